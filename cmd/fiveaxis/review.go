@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/fiveaxis/fiveaxis/axes"
+	"github.com/fiveaxis/fiveaxis/gitops"
+	"github.com/fiveaxis/fiveaxis/reviewer"
+)
+
+type reviewFlags struct {
+	repo      string
+	base      string
+	head      string
+	format    string
+	noLLM     bool
+	maxBehind int
+	filter    string
+}
+
+func newReviewCmd(a *app) *cobra.Command {
+	f := &reviewFlags{}
+	cmd := &cobra.Command{
+		Use:   "review",
+		Short: "Review a local branch and print the review (posts nothing)",
+		Long: `Review the head of a local repository against its target branch, exactly
+as the bot would, and print the review. Nothing is posted.
+
+Exit status: 0 for approve or comment, 1 for request_changes or needs_rebase,
+2 when the review could not be made.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.review(cmd.Context(), f, cmd.Flags().Changed("max-behind"))
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.repo, "repo", ".", "path of the git repository (work tree or bare)")
+	fl.StringVar(&f.base, "base", "", "target branch or revision (default: the remote's default branch, else main, else master)")
+	fl.StringVar(&f.head, "head", "HEAD", "head revision to review")
+	fl.StringVar(&f.format, "format", "markdown", "output format: markdown, json or sarif")
+	fl.BoolVar(&f.noLLM, "no-llm", false, "do not use the LLM reviewer even when one is configured")
+	fl.IntVar(&f.maxBehind, "max-behind", reviewer.DefaultMaxBehind, "needs a rebase when the target has more than this many commits the head lacks")
+	fl.StringVar(&f.filter, "filter", "", "which findings to keep: added (lines the PR added; default), diff_context or file")
+	return cmd
+}
+
+func (a *app) review(ctx context.Context, f *reviewFlags, maxBehindSet bool) error {
+	switch f.format {
+	case "markdown", "md", "json", "sarif":
+	default:
+		return fmt.Errorf("unknown --format %q (want markdown, json or sarif)", f.format)
+	}
+	cfg, err := loadConfig(a.configPath, a.getenv)
+	if err != nil {
+		return err
+	}
+	if err := cfg.validate(); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	c := cfg.withDefaults()
+	if maxBehindSet {
+		if f.maxBehind < 0 {
+			return fmt.Errorf("--max-behind must not be negative")
+		}
+		c.Review.MaxBehind = f.maxBehind
+	}
+	if f.filter != "" {
+		c.Review.Filter = f.filter
+	}
+	filter, err := axes.ParseFilterMode(c.Review.Filter)
+	if err != nil {
+		return err
+	}
+	repo, err := gitops.Open(f.repo)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", f.repo, err)
+	}
+	defer repo.Close()
+	base := f.base
+	if base == "" {
+		if base, err = repo.DefaultBranch(); err != nil {
+			return fmt.Errorf("no --base given and no default branch found: %w", err)
+		}
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
+	defer stop()
+	checkers := allCheckers()
+	notes := []string{"LLM off: heuristics and static analysis only."}
+	rv, err := reviewer.Run(ctx, repo, reviewer.Request{BaseRef: base, HeadRef: f.head}, reviewer.Options{
+		Checkers:       checkers,
+		MaxBehind:      c.Review.MaxBehind,
+		Filter:         filter,
+		CheckerTimeout: c.Review.CheckerTimeout,
+		Notes:          notes,
+		Version:        version,
+	})
+	if err != nil {
+		return err
+	}
+	if f.head == "HEAD" {
+		if abs, err := filepath.Abs(f.repo); err == nil {
+			rv.Title = filepath.Base(abs) + "@HEAD"
+		}
+	}
+	switch f.format {
+	case "json":
+		err = reviewer.WriteJSON(a.stdout, rv)
+	case "sarif":
+		err = reviewer.WriteSARIF(a.stdout, rv, checkers)
+	default:
+		err = reviewer.WriteMarkdown(a.stdout, rv)
+	}
+	if err != nil {
+		return fmt.Errorf("write review: %w", err)
+	}
+	if rv.Verdict.Blocking() {
+		return exitCodeError{code: exitBlocking}
+	}
+	return nil
+}
+

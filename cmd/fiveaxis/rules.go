@@ -1,0 +1,39 @@
+package main
+
+import (
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/fiveaxis/fiveaxis/axes"
+)
+
+// allCheckers is the explicit list of every rule fiveaxis runs.
+func allCheckers() []*axes.Checker {
+	var out []*axes.Checker
+	for _, list := range checkerSets {
+		out = append(out, list()...)
+	}
+	return out
+}
+
+func newRulesCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "rules",
+		Short: "List every rule with its id, axis, severity and doc",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cs := allCheckers()
+			if err := axes.Validate(cs); err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "RULE\tAXIS\tSEVERITY\tDESCRIPTION")
+			for _, c := range cs {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", c.Name, c.Axis, c.Severity, c.Title())
+			}
+			return tw.Flush()
+		},
+	}
+}
