@@ -360,8 +360,34 @@ func (r *Repo) ComputeDrift(ctx context.Context, targetRef, head string) (*Drift
 	if d.VsTarget, err = r.diffStat(ctx, tgt, hd); err != nil {
 		return nil, fmt.Errorf("drift of %s against %s: %w", head, targetRef, err)
 	}
-	if d.Conflicts, err = r.conflicts(ctx, bases[0], tgt, hd); err != nil {
-		return nil, fmt.Errorf("drift of %s against %s: %w", head, targetRef, err)
+	// After criss-cross merges there are several merge-bases, and git
+	// merges them into a virtual one. Approximate that: a file conflicts
+	// only if it conflicts against every merge-base.
+	for i, base := range bases {
+		conf, err := r.conflicts(ctx, base, tgt, hd)
+		if err != nil {
+			return nil, fmt.Errorf("drift of %s against %s: %w", head, targetRef, err)
+		}
+		if i == 0 {
+			d.Conflicts = conf
+		} else {
+			d.Conflicts = intersect(d.Conflicts, conf)
+		}
 	}
 	return d, nil
+}
+
+// intersect returns the strings of sorted a that are also in b.
+func intersect(a, b []string) []string {
+	in := make(map[string]bool, len(b))
+	for _, s := range b {
+		in[s] = true
+	}
+	out := a[:0]
+	for _, s := range a {
+		if in[s] {
+			out = append(out, s)
+		}
+	}
+	return out
 }

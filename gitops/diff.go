@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -370,7 +371,8 @@ func writeFilePatch(buf *bytes.Buffer, c *fileChange, old, new []byte) {
 	if len(edits) == 0 {
 		return
 	}
-	fmt.Fprintf(buf, "--- %s\n+++ %s\n", oldLabel, newLabel)
+	// git ends a label that has a space with a tab.
+	fmt.Fprintf(buf, "--- %s%s\n+++ %s%s\n", oldLabel, labelTab(oldLabel), newLabel, labelTab(newLabel))
 	writeHunks(buf, a, b, edits)
 }
 
@@ -548,4 +550,12 @@ func quotePath(p string) string {
 	}
 	b.WriteByte('"')
 	return b.String()
+}
+
+// labelTab is the tab git puts after a ---/+++ label that has a space.
+func labelTab(label string) string {
+	if strings.IndexByte(label, ' ') >= 0 {
+		return "\t"
+	}
+	return ""
 }

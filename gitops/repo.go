@@ -56,6 +56,9 @@ func Open(path string) (*Repo, error) {
 	if _, err := os.Stat(abs); err != nil {
 		return nil, fmt.Errorf("open %s: %w: %w", path, ErrNotRepository, err)
 	}
+	if isGitDir(abs) {
+		return openStorage(osDir(abs))
+	}
 	probe, err := git.PlainOpenWithOptions(abs, &git.PlainOpenOptions{DetectDotGit: true, EnableDotGitCommonDir: true})
 	if err != nil {
 		if errors.Is(err, git.ErrRepositoryNotExists) {
@@ -219,6 +222,17 @@ func (r *Repo) readBlob(h plumbing.Hash) ([]byte, error) {
 		return nil, fmt.Errorf("blob %s: %w", h, err)
 	}
 	return buf, nil
+}
+
+// isGitDir reports whether dir is itself a git directory (a bare
+// repository or a .git directory), as git's is_git_directory decides.
+func isGitDir(dir string) bool {
+	for _, name := range []string{"HEAD", "objects", "refs"} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+			return false
+		}
+	}
+	return true
 }
 
 // osDir returns the git directory as a billy filesystem rooted at dir.
