@@ -205,7 +205,7 @@ func summarize(ar AxisReport, ran int, emptyDiff bool) (Status, string) {
 	case warns+infos > 0:
 		return StatusPass, counts + "; nothing blocking"
 	}
-	return StatusPass, fmt.Sprintf("no issues found by %d checks", ran)
+	return StatusPass, fmt.Sprintf("no issues found by %d %s", ran, plural(ran, "check", "checks"))
 }
 
 func orNone(s string) string {

@@ -54,7 +54,7 @@ func RebaseParagraph(r *Review) string {
 		r.Base.Ref, short(r.MergeBase), r.Drift.Behind, plural(r.Drift.Behind, "commit", "commits"), r.Base.Ref, short(r.Drift.TargetSHA))
 	fmt.Fprintf(&b, " Diff against the current `%s`: %s.", r.Base.Ref, StatString(r.Drift.VsTarget))
 	if n := len(r.Drift.Conflicts); n > 0 {
-		fmt.Fprintf(&b, " %d %s conflict with the target: %s.", n, plural(n, "file", "files"), codeList(r.Drift.Conflicts, 10))
+		fmt.Fprintf(&b, " %d %s with the target: %s.", n, plural(n, "file conflicts", "files conflict"), codeList(r.Drift.Conflicts, 10))
 	}
 	switch {
 	case len(r.Drift.Conflicts) > 0:
