@@ -1,0 +1,227 @@
+package architecture
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"path"
+	"strconv"
+	"strings"
+
+	"github.com/fiveaxis/fiveaxis/axes"
+)
+
+// ImportDirection reports imports that point from a lower layer to a higher
+// one.
+var ImportDirection = &axes.Checker{
+	Name: "architecture/import-direction",
+	Doc: `Lower layers must not import higher ones. A package named like a storage or domain layer (store, storage, repository, db, model, domain, entity) that imports a transport layer (http, httpapi, api, handler, server, web, transport, cmd, ui, controller) couples persistence to presentation and invites import cycles; a library package must never import a command under cmd/. Repository layer rules (settings "layers") are enforced too.
+
+Only import lines the pull request adds are reported.`,
+	Axis:     axes.Architecture,
+	Severity: axes.SeverityWarning,
+	Run:      runImportDirection,
+}
+
+type layer int
+
+const (
+	layerNone layer = iota
+	layerLower
+	layerHigher
+)
+
+var lowerNames = map[string]bool{
+	"store": true, "stores": true, "storage": true, "repository": true, "repositories": true,
+	"repo": true, "db": true, "database": true, "dao": true, "persistence": true,
+	"model": true, "models": true, "domain": true, "entity": true, "entities": true,
+}
+
+// pureNames are lower layers that should hold only types and rules.
+var pureNames = map[string]bool{
+	"model": true, "models": true, "domain": true, "entity": true, "entities": true,
+}
+
+var higherNames = map[string]bool{
+	"http": true, "httpapi": true, "api": true, "handler": true, "handlers": true,
+	"server": true, "web": true, "transport": true, "cmd": true, "ui": true,
+	"controller": true, "controllers": true, "rest": true, "router": true,
+	"routes": true, "httpserver": true, "webapi": true, "grpcapi": true, "graphql": true,
+}
+
+// webFrameworks are import path prefixes of HTTP frameworks.
+var webFrameworks = []string{
+	"net/http", "github.com/gin-gonic/gin", "github.com/labstack/echo",
+	"github.com/gofiber/fiber", "github.com/go-chi/chi", "github.com/gorilla/mux",
+}
+
+// classify returns the layer of a module-relative package directory, by its
+// deepest element that names a layer, and that element.
+func classify(rel string) (layer, string) {
+	elems := strings.Split(rel, "/")
+	for i := len(elems) - 1; i >= 0; i-- {
+		e := strings.ToLower(elems[i])
+		switch {
+		case lowerNames[e]:
+			return layerLower, e
+		case higherNames[e]:
+			return layerHigher, e
+		}
+	}
+	return layerNone, ""
+}
+
+// moduleOf finds the go.mod governing dir in the head tree and returns the
+// module path and the module root directory ("." for the repository root).
+func moduleOf(pass *axes.Pass, dir string) (string, string, bool) {
+	for d := dir; ; d = path.Dir(d) {
+		p := "go.mod"
+		if d != "." && d != "" {
+			p = d + "/go.mod"
+		}
+		if data := readHead(pass, p); data != nil {
+			if mod := modulePath(data); mod != "" {
+				if d == "" {
+					d = "."
+				}
+				return mod, d, true
+			}
+		}
+		if d == "." || d == "/" || d == "" {
+			return "", "", false
+		}
+	}
+}
+
+// modulePath returns the module path declared in a go.mod file.
+func modulePath(gomod []byte) string {
+	sc := bufio.NewScanner(bytes.NewReader(gomod))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) >= 2 && f[0] == "module" {
+			return strings.Trim(f[1], `"`)
+		}
+	}
+	return ""
+}
+
+// relDir returns dir relative to the module root.
+func relDir(root, dir string) string {
+	if root == "." {
+		return dir
+	}
+	r := strings.TrimPrefix(dir, root)
+	r = strings.TrimPrefix(r, "/")
+	if r == "" {
+		return "."
+	}
+	return r
+}
+
+// matchLayer matches a package path against a LayerRule pattern: a
+// path.Match pattern, where a trailing "/..." also matches everything below.
+func matchLayer(pattern, p string) bool {
+	if prefix, ok := strings.CutSuffix(pattern, "/..."); ok {
+		if p == prefix || strings.HasPrefix(p, prefix+"/") {
+			return true
+		}
+		if ok, _ := path.Match(prefix, p); ok {
+			return true
+		}
+		elems := strings.Split(p, "/")
+		for i := range elems {
+			if ok, _ := path.Match(prefix, strings.Join(elems[:i+1], "/")); ok {
+				return true
+			}
+		}
+		return false
+	}
+	ok, _ := path.Match(pattern, p)
+	return ok
+}
+
+func runImportDirection(ctx context.Context, pass *axes.Pass) error {
+	for _, g := range pass.ChangedGoFiles(false) {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		dir := path.Dir(g.Path)
+		mod, root, ok := moduleOf(pass, dir)
+		if !ok {
+			continue
+		}
+		from := relDir(root, dir)
+		fromLayer, fromName := classify(from)
+		for _, spec := range g.AST.Imports {
+			line := g.Line(spec.Pos())
+			if !pass.IsAdded(g.Path, line) {
+				continue
+			}
+			imp, err := strconv.Unquote(spec.Path.Value)
+			if err != nil {
+				continue
+			}
+			to, internal := "", false
+			if imp == mod || strings.HasPrefix(imp, mod+"/") {
+				to, internal = strings.TrimPrefix(strings.TrimPrefix(imp, mod), "/"), true
+				if to == "" {
+					to = "."
+				}
+			}
+			if msg, sev := layerViolation(pass.Settings.Layers, from, to, imp, internal); msg != "" {
+				pass.Report(axes.Finding{Path: g.Path, Line: line, Severity: sev, Message: msg})
+				continue
+			}
+			if internal && !isMainPackage(g) && (to == "cmd" || strings.HasPrefix(to, "cmd/")) {
+				pass.Report(axes.Finding{Path: g.Path, Line: line, Message: fmt.Sprintf(
+					"Library package %s imports the command package %s; commands sit at the top and wire libraries together, so move the shared code into a library package both can import.", from, to)})
+				continue
+			}
+			if fromLayer != layerLower {
+				continue
+			}
+			if internal {
+				if toLayer, toName := classify(to); toLayer == layerHigher {
+					pass.Report(axes.Finding{Path: g.Path, Line: line, Message: fmt.Sprintf(
+						"Package %s (the %s layer) now imports %s (the %s layer), so dependencies point from storage/domain up to the transport layer; keep returning domain errors and types here and let %s map them.",
+						from, fromName, to, toName, path.Base(to))})
+				}
+				continue
+			}
+			for _, w := range webFrameworks {
+				if imp == w || strings.HasPrefix(imp, w+"/") {
+					sev := axes.SeverityInfo
+					if pureNames[fromName] {
+						sev = axes.SeverityWarning
+					}
+					pass.Report(axes.Finding{Path: g.Path, Line: line, Severity: sev, Message: fmt.Sprintf(
+						"Package %s (the %s layer) now imports %s, tying it to the HTTP transport; return domain values and errors and let the HTTP layer translate them.",
+						from, fromName, imp)})
+					break
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// layerViolation checks the repository's configured layer rules.
+func layerViolation(rules []axes.LayerRule, from, to, imp string, internal bool) (string, axes.Severity) {
+	for _, r := range rules {
+		if !matchLayer(r.From, from) {
+			continue
+		}
+		for _, d := range r.Deny {
+			if (internal && matchLayer(d, to)) || matchLayer(d, imp) {
+				shown := imp
+				if internal {
+					shown = to
+				}
+				return fmt.Sprintf("Package %s imports %s, which the repository's layer rules forbid (%s may not import %s); invert the dependency with an interface owned by %s or move the shared code down.",
+					from, shown, r.From, d, from), axes.SeverityWarning
+			}
+		}
+	}
+	return "", ""
+}

@@ -1,0 +1,116 @@
+package architecture
+
+import (
+	"context"
+	"go/ast"
+	"strings"
+
+	"github.com/fiveaxis/fiveaxis/axes"
+)
+
+// PanicInLibrary reports panics on ordinary errors in library code.
+var PanicInLibrary = &axes.Checker{
+	Name:     "architecture/panic-in-library",
+	Doc:      `Library code should return errors, not panic on them. A panic in a non-main package on an ordinary failure (an error from I/O or parsing, a bad input) takes the decision away from the caller and crashes servers that call it; return an error instead. Must* helpers, init functions, package main and tests are not reported, nor are panics on impossible states that do not involve an error.`,
+	Axis:     axes.Architecture,
+	Severity: axes.SeverityWarning,
+	Run:      runPanicInLibrary,
+}
+
+func runPanicInLibrary(ctx context.Context, pass *axes.Pass) error {
+	for _, g := range pass.ChangedGoFiles(false) {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if isMainPackage(g) {
+			continue
+		}
+		for _, d := range g.AST.Decls {
+			fd, ok := d.(*ast.FuncDecl)
+			if !ok || fd.Body == nil {
+				continue
+			}
+			name := fd.Name.Name
+			if name == "init" || strings.HasPrefix(name, "Must") || strings.HasPrefix(name, "must") {
+				continue
+			}
+			inspectPanics(pass, g, fd.Body, nil)
+		}
+	}
+	return nil
+}
+
+// inspectPanics walks body, remembering the conditions of enclosing if
+// statements, and reports panics on errors.
+func inspectPanics(pass *axes.Pass, g *axes.GoFile, body ast.Node, conds []ast.Expr) {
+	ast.Inspect(body, func(n ast.Node) bool {
+		switch s := n.(type) {
+		case *ast.IfStmt:
+			if s.Init != nil {
+				inspectPanics(pass, g, s.Init, conds)
+			}
+			inspectPanics(pass, g, s.Body, append(conds[:len(conds):len(conds)], s.Cond))
+			if s.Else != nil {
+				inspectPanics(pass, g, s.Else, conds)
+			}
+			return false
+		case *ast.CallExpr:
+			id, ok := s.Fun.(*ast.Ident)
+			if !ok || id.Name != "panic" || len(s.Args) != 1 {
+				return true
+			}
+			from, to := span(g, s)
+			if !pass.AddedIn(g.Path, from, to) {
+				return true
+			}
+			if !mentionsError(s.Args[0]) && !anyMentionsError(conds) {
+				return true
+			}
+			pass.Report(axes.Finding{Path: g.Path, Line: from, EndLine: to, Message: "This library code panics on an ordinary error, which crashes any program that calls it; return the error (wrapped with context) and let the caller decide."})
+		}
+		return true
+	})
+}
+
+func anyMentionsError(es []ast.Expr) bool {
+	for _, e := range es {
+		if mentionsError(e) {
+			return true
+		}
+	}
+	return false
+}
+
+// mentionsError reports whether e refers to an error value: an identifier
+// named err or ending in Err/Error, or a call building an error.
+func mentionsError(e ast.Expr) bool {
+	found := false
+	ast.Inspect(e, func(n ast.Node) bool {
+		switch x := n.(type) {
+		case *ast.Ident:
+			if isErrName(x.Name) {
+				found = true
+			}
+		case *ast.SelectorExpr:
+			if x.Sel.Name == "Errorf" || x.Sel.Name == "Err" {
+				found = true
+			}
+			ast.Inspect(x.X, func(m ast.Node) bool {
+				if id, ok := m.(*ast.Ident); ok && isErrName(id.Name) {
+					found = true
+				}
+				return !found
+			})
+			return false
+		}
+		return !found
+	})
+	return found
+}
+
+func isErrName(n string) bool {
+	if n == "err" || strings.HasSuffix(n, "Err") {
+		return true
+	}
+	return len(n) > 3 && strings.HasPrefix(n, "err") && n[3] >= 'A' && n[3] <= 'Z'
+}

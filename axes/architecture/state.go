@@ -1,0 +1,335 @@
+package architecture
+
+import (
+	"context"
+	"fmt"
+	"go/ast"
+	"go/token"
+	"regexp"
+	"strings"
+
+	"github.com/fiveaxis/fiveaxis/axes"
+)
+
+// PackageMutableState reports new package-level variables that hold shared
+// mutable state.
+var PackageMutableState = &axes.Checker{
+	Name: "architecture/package-mutable-state",
+	Doc: `New package-level variables should not hold mutable shared state. A global database handle, client or pool, or a package-level map or pointer that functions reassign or write, is hidden coupling: it makes tests interfere with each other, hides dependencies from callers and races without a lock. Pass such values in through a struct or constructor instead.
+
+Sentinel errors, compiled regexps, sync primitives and read-only lookup tables are not reported.`,
+	Axis:     axes.Architecture,
+	Severity: axes.SeverityWarning,
+	Run:      runPackageMutableState,
+}
+
+// handleType matches type names of shared resource handles.
+var handleType = regexp.MustCompile(`^(DB|Tx|Conn|Pool|Client|Session|Engine|Driver|Collection|Database)$|(DB|Pool|Client|Conn)$`)
+
+// handleConstructors are functions whose result is a shared resource handle.
+var handleConstructors = map[string]bool{
+	"Open": true, "Connect": true, "NewClient": true, "Dial": true, "NewPool": true,
+}
+
+// immutableValueFuncs are calls whose result is conventionally read-only.
+var immutableValueFuncs = map[string]bool{
+	"New": true, "Errorf": true, "MustCompile": true, "MustCompilePOSIX": true,
+	"Must": true, "NewReplacer": true, "MustParse": true, "LoadLocation": true,
+	"FixedZone": true,
+}
+
+func runPackageMutableState(ctx context.Context, pass *axes.Pass) error {
+	for _, g := range pass.ChangedGoFiles(false) {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		var pkg *pkgInfo
+		for _, decl := range g.AST.Decls {
+			gd, ok := decl.(*ast.GenDecl)
+			if !ok || gd.Tok != token.VAR {
+				continue
+			}
+			for _, s := range gd.Specs {
+				vs := s.(*ast.ValueSpec)
+				from, to := span(g, vs)
+				if !pass.AddedIn(g.Path, from, to) {
+					continue
+				}
+				for i, name := range vs.Names {
+					if name.Name == "_" {
+						continue
+					}
+					var val ast.Expr
+					if len(vs.Values) == len(vs.Names) {
+						val = vs.Values[i]
+					} else if len(vs.Values) == 1 && i == 0 {
+						val = vs.Values[0] // var db, err = sql.Open(...)
+					}
+					kind := stateKind(vs.Type, val)
+					if kind == "" {
+						continue
+					}
+					if pkg == nil {
+						pkg = loadPkgInfo(pass, g)
+					}
+					msg, sev := judgeState(name.Name, kind, pkg, isMainPackage(g))
+					if msg == "" {
+						continue
+					}
+					line := g.Line(name.Pos())
+					pass.Report(axes.Finding{Path: g.Path, Line: line, Severity: sev, Message: msg})
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// stateKind classifies a package-level variable by its declared type or
+// initial value: "handle" (a database/client handle), "map", "pointer",
+// "slice", or "" for anything not worth a look.
+func stateKind(typ, val ast.Expr) string {
+	if typ != nil {
+		return typeKind(typ)
+	}
+	switch v := val.(type) {
+	case *ast.CompositeLit:
+		switch t := v.Type.(type) {
+		case *ast.MapType:
+			if len(v.Elts) == 0 {
+				return "map"
+			}
+			return "table-map"
+		case *ast.ArrayType:
+			if t.Len == nil && len(v.Elts) == 0 {
+				return "slice"
+			}
+		}
+	case *ast.UnaryExpr:
+		if v.Op == token.AND {
+			if cl, ok := v.X.(*ast.CompositeLit); ok {
+				if k := typeKind(cl.Type); k == "handle" {
+					return k
+				}
+				return "pointer"
+			}
+		}
+	case *ast.CallExpr:
+		name := calleeName(v)
+		if name == "make" && len(v.Args) > 0 {
+			if _, ok := v.Args[0].(*ast.MapType); ok {
+				return "map"
+			}
+			return ""
+		}
+		if handleConstructors[name] {
+			return "handle"
+		}
+		if immutableValueFuncs[name] {
+			return ""
+		}
+	}
+	return ""
+}
+
+func typeKind(typ ast.Expr) string {
+	switch t := typ.(type) {
+	case *ast.StarExpr:
+		if n := typeName(t.X); n != "" && handleType.MatchString(n) {
+			return "handle"
+		}
+		if n := typeName(t.X); isImmutableType(n) {
+			return ""
+		}
+		return "pointer"
+	case *ast.MapType:
+		return "map"
+	case *ast.SelectorExpr, *ast.Ident:
+		if n := typeName(t); n != "" && handleType.MatchString(n) && n != "Conn" {
+			// interface handles such as redis.UniversalClient or a DB interface
+			return "handle"
+		}
+	}
+	return ""
+}
+
+func typeName(e ast.Expr) string {
+	switch t := e.(type) {
+	case *ast.Ident:
+		return t.Name
+	case *ast.SelectorExpr:
+		return t.Sel.Name
+	case *ast.IndexExpr:
+		return typeName(t.X)
+	}
+	return ""
+}
+
+func isImmutableType(n string) bool {
+	switch n {
+	case "Regexp", "Template", "Location", "Replacer", "Int", "Rat", "Float", "Logger", "FlagSet", "Once", "Mutex", "RWMutex", "WaitGroup":
+		return true
+	}
+	return false
+}
+
+// pkgInfo is what judgeState needs to know about the rest of the package.
+type pkgInfo struct {
+	writes    map[string]bool // package-level names assigned or written through in non-test functions
+	hasMutex  bool
+	mutexHint map[string]bool
+}
+
+func loadPkgInfo(pass *axes.Pass, g *axes.GoFile) *pkgInfo {
+	dir := pathDir(g.Path)
+	info := &pkgInfo{writes: map[string]bool{}, mutexHint: map[string]bool{}}
+	for _, f := range pass.PackageFiles(dir) {
+		if f.AST.Name.Name != g.AST.Name.Name {
+			continue
+		}
+		for _, decl := range f.AST.Decls {
+			switch d := decl.(type) {
+			case *ast.GenDecl:
+				if d.Tok != token.VAR {
+					continue
+				}
+				for _, s := range d.Specs {
+					vs := s.(*ast.ValueSpec)
+					if n := typeName(vs.Type); n == "Mutex" || n == "RWMutex" {
+						info.hasMutex = true
+					}
+				}
+			case *ast.FuncDecl:
+				if d.Body == nil || f.IsTest {
+					continue
+				}
+				locals := localNames(d)
+				ast.Inspect(d.Body, func(n ast.Node) bool {
+					switch s := n.(type) {
+					case *ast.AssignStmt:
+						if s.Tok == token.DEFINE {
+							return true
+						}
+						for _, lhs := range s.Lhs {
+							if id := rootIdent(lhs); id != nil && !locals[id.Name] {
+								info.writes[id.Name] = true
+							}
+						}
+					case *ast.IncDecStmt:
+						if id := rootIdent(s.X); id != nil && !locals[id.Name] {
+							info.writes[id.Name] = true
+						}
+					case *ast.CallExpr:
+						if id, ok := s.Fun.(*ast.Ident); ok && id.Name == "delete" && len(s.Args) > 0 {
+							if r := rootIdent(s.Args[0]); r != nil && !locals[r.Name] {
+								info.writes[r.Name] = true
+							}
+						}
+					}
+					return true
+				})
+			}
+		}
+	}
+	return info
+}
+
+// localNames collects the names a function declares (parameters, results,
+// receivers and := or var declarations), which shadow package-level ones.
+func localNames(fd *ast.FuncDecl) map[string]bool {
+	m := map[string]bool{}
+	addFields := func(fl *ast.FieldList) {
+		if fl == nil {
+			return
+		}
+		for _, f := range fl.List {
+			for _, n := range f.Names {
+				m[n.Name] = true
+			}
+		}
+	}
+	addFields(fd.Recv)
+	addFields(fd.Type.Params)
+	addFields(fd.Type.Results)
+	ast.Inspect(fd.Body, func(n ast.Node) bool {
+		switch s := n.(type) {
+		case *ast.AssignStmt:
+			if s.Tok == token.DEFINE {
+				for _, l := range s.Lhs {
+					if id, ok := l.(*ast.Ident); ok {
+						m[id.Name] = true
+					}
+				}
+			}
+		case *ast.ValueSpec:
+			for _, n := range s.Names {
+				m[n.Name] = true
+			}
+		case *ast.FuncLit:
+			addFields(s.Type.Params)
+		case *ast.RangeStmt:
+			if s.Tok == token.DEFINE {
+				for _, e := range []ast.Expr{s.Key, s.Value} {
+					if id, ok := e.(*ast.Ident); ok {
+						m[id.Name] = true
+					}
+				}
+			}
+		}
+		return true
+	})
+	return m
+}
+
+// rootIdent returns the variable an lvalue writes to: x for x, x[k], x.f,
+// *x.
+func rootIdent(e ast.Expr) *ast.Ident {
+	for {
+		switch t := e.(type) {
+		case *ast.Ident:
+			return t
+		case *ast.IndexExpr:
+			e = t.X
+		case *ast.SelectorExpr:
+			e = t.X
+		case *ast.StarExpr:
+			e = t.X
+		case *ast.ParenExpr:
+			e = t.X
+		default:
+			return nil
+		}
+	}
+}
+
+func pathDir(p string) string {
+	if i := strings.LastIndexByte(p, '/'); i >= 0 {
+		return p[:i]
+	}
+	return "."
+}
+
+// judgeState decides whether a package-level variable is shared mutable
+// state worth reporting.
+func judgeState(name, kind string, pkg *pkgInfo, isMain bool) (string, axes.Severity) {
+	written := pkg.writes[name]
+	switch kind {
+	case "handle":
+		sev := axes.SeverityWarning
+		if isMain {
+			sev = axes.SeverityInfo
+		}
+		return fmt.Sprintf("Package-level variable %s holds a shared resource handle, which hides the dependency from callers and makes tests share one connection; pass it in through a struct field or constructor parameter instead.", name), sev
+	case "map", "table-map", "slice", "pointer":
+		if !written {
+			return "", ""
+		}
+		sev := axes.SeverityWarning
+		if pkg.hasMutex || isMain {
+			sev = axes.SeverityInfo
+		}
+		what := map[string]string{"map": "map", "table-map": "map", "slice": "slice", "pointer": "pointer"}[kind]
+		return fmt.Sprintf("Package-level %s %s is written by functions of the package, making it global mutable state that tests and goroutines share; keep it in a struct that callers create and pass around (guarded by a mutex if shared).", what, name), sev
+	}
+	return "", ""
+}
