@@ -1,0 +1,270 @@
+package correctness
+
+import (
+	"go/ast"
+	"go/token"
+	"path"
+	"strconv"
+	"strings"
+
+	"github.com/fiveaxis/fiveaxis/axes"
+)
+
+// importNames maps the local names of f's imports to their paths.
+func importNames(f *ast.File) map[string]string {
+	m := make(map[string]string, len(f.Imports))
+	for _, spec := range f.Imports {
+		p, err := strconv.Unquote(spec.Path.Value)
+		if err != nil {
+			continue
+		}
+		name := defaultImportName(p)
+		if spec.Name != nil {
+			name = spec.Name.Name
+		}
+		if name == "_" || name == "." {
+			continue
+		}
+		m[name] = p
+	}
+	return m
+}
+
+// defaultImportName guesses the package name of an import path: its last
+// element, skipping a major-version suffix such as "/v2" and a ".v3"
+// gopkg.in suffix.
+func defaultImportName(p string) string {
+	base := path.Base(p)
+	if len(base) > 1 && base[0] == 'v' && isDigits(base[1:]) && path.Dir(p) != "." {
+		base = path.Base(path.Dir(p))
+	}
+	if i := strings.Index(base, ".v"); i > 0 && isDigits(base[i+2:]) {
+		base = base[:i]
+	}
+	return strings.ReplaceAll(base, "-", "_")
+}
+
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// pkgFunc returns the import path and name of a selector pkg.Name, or ""
+// when e has another form.
+func pkgFunc(imports map[string]string, e ast.Expr) (string, string) {
+	sel, ok := e.(*ast.SelectorExpr)
+	if !ok {
+		return "", ""
+	}
+	id, ok := sel.X.(*ast.Ident)
+	if !ok {
+		return "", ""
+	}
+	p, ok := imports[id.Name]
+	if !ok {
+		return "", ""
+	}
+	return p, sel.Sel.Name
+}
+
+// isPkgCall reports whether call calls pkgPath.name for one of names.
+func isPkgCall(imports map[string]string, call *ast.CallExpr, pkgPath string, names ...string) bool {
+	p, n := pkgFunc(imports, call.Fun)
+	if p != pkgPath {
+		return false
+	}
+	for _, want := range names {
+		if n == want {
+			return true
+		}
+	}
+	return false
+}
+
+// methodName returns the selector name of a call x.Name(...), or "".
+func methodName(call *ast.CallExpr) string {
+	if sel, ok := call.Fun.(*ast.SelectorExpr); ok {
+		return sel.Sel.Name
+	}
+	return ""
+}
+
+// receiverText returns the source form of the receiver of a method call
+// x.y.Name(...) ("x.y"), or "" when it is not a plain chain of names.
+func receiverText(call *ast.CallExpr) string {
+	sel, ok := call.Fun.(*ast.SelectorExpr)
+	if !ok {
+		return ""
+	}
+	return exprText(sel.X)
+}
+
+// exprText renders a chain of identifiers and selectors ("a.b.c"), or ""
+// for any other expression.
+func exprText(e ast.Expr) string {
+	switch e := e.(type) {
+	case *ast.Ident:
+		return e.Name
+	case *ast.SelectorExpr:
+		x := exprText(e.X)
+		if x == "" {
+			return ""
+		}
+		return x + "." + e.Sel.Name
+	case *ast.StarExpr:
+		return exprText(e.X)
+	case *ast.ParenExpr:
+		return exprText(e.X)
+	case *ast.UnaryExpr:
+		if e.Op == token.AND {
+			return exprText(e.X)
+		}
+	}
+	return ""
+}
+
+// span returns the first and last line of n in g.
+func span(g *axes.GoFile, n ast.Node) (int, int) {
+	return g.Line(n.Pos()), g.Line(n.End() - 1)
+}
+
+// isMainPackage reports whether g belongs to package main.
+func isMainPackage(g *axes.GoFile) bool { return g.AST.Name.Name == "main" }
+
+// funcDecls returns the function declarations of f that have a body.
+func funcDecls(f *ast.File) []*ast.FuncDecl {
+	var out []*ast.FuncDecl
+	for _, d := range f.Decls {
+		if fd, ok := d.(*ast.FuncDecl); ok && fd.Body != nil {
+			out = append(out, fd)
+		}
+	}
+	return out
+}
+
+// funcBody is one function: a declaration or a literal.
+type funcBody struct {
+	Decl *ast.FuncDecl // nil for a literal
+	Type *ast.FuncType
+	Body *ast.BlockStmt
+}
+
+// allFuncs returns every function of f with a body, declarations and
+// literals, outermost first.
+func allFuncs(f *ast.File) []funcBody {
+	var out []funcBody
+	ast.Inspect(f, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.FuncDecl:
+			if n.Body != nil {
+				out = append(out, funcBody{Decl: n, Type: n.Type, Body: n.Body})
+			}
+		case *ast.FuncLit:
+			out = append(out, funcBody{Type: n.Type, Body: n.Body})
+		}
+		return true
+	})
+	return out
+}
+
+// inspectShallow walks root like ast.Inspect but does not enter function
+// literals.
+func inspectShallow(root ast.Node, fn func(ast.Node) bool) {
+	ast.Inspect(root, func(n ast.Node) bool {
+		if _, ok := n.(*ast.FuncLit); ok && n != root {
+			return false
+		}
+		return fn(n)
+	})
+}
+
+// isTestingParam reports whether t is *testing.T, *testing.B or *testing.F
+// (or testing.TB).
+func isTestingType(imports map[string]string, t ast.Expr) bool {
+	if s, ok := t.(*ast.StarExpr); ok {
+		t = s.X
+	}
+	p, n := pkgFunc(imports, t)
+	return p == "testing" && (n == "T" || n == "B" || n == "F" || n == "TB")
+}
+
+// isTestFunc reports whether fd is a Test, Benchmark or Fuzz function.
+func isTestFunc(imports map[string]string, fd *ast.FuncDecl) bool {
+	if fd.Recv != nil || fd.Body == nil {
+		return false
+	}
+	name := fd.Name.Name
+	ok := false
+	for _, prefix := range []string{"Test", "Benchmark", "Fuzz"} {
+		if rest, found := strings.CutPrefix(name, prefix); found {
+			ok = rest == "" || !(rest[0] >= 'a' && rest[0] <= 'z')
+		}
+	}
+	if !ok || fd.Type.Params == nil || len(fd.Type.Params.List) != 1 {
+		return false
+	}
+	return isTestingType(imports, fd.Type.Params.List[0].Type)
+}
+
+// isErrName reports whether name looks like a local error variable: err,
+// err2, errRead, readErr.
+func isErrName(name string) bool {
+	return name == "err" || strings.HasPrefix(name, "err") && len(name) > 3 && !isLower(name[3]) ||
+		strings.HasSuffix(name, "Err") && len(name) > 3
+}
+
+func isLower(b byte) bool { return b >= 'a' && b <= 'z' }
+
+// lastResultIsError reports whether the function type's last result is
+// the predeclared error type.
+func lastResultIsError(ft *ast.FuncType) bool {
+	if ft.Results == nil || len(ft.Results.List) == 0 {
+		return false
+	}
+	last := ft.Results.List[len(ft.Results.List)-1]
+	id, ok := last.Type.(*ast.Ident)
+	return ok && id.Name == "error"
+}
+
+// resultCount returns the number of results the function type declares.
+func resultCount(ft *ast.FuncType) int {
+	if ft.Results == nil {
+		return 0
+	}
+	n := 0
+	for _, f := range ft.Results.List {
+		if len(f.Names) == 0 {
+			n++
+		} else {
+			n += len(f.Names)
+		}
+	}
+	return n
+}
+
+// refersTo reports whether n mentions the identifier name anywhere.
+func refersTo(n ast.Node, name string) bool {
+	found := false
+	ast.Inspect(n, func(x ast.Node) bool {
+		if found {
+			return false
+		}
+		if id, ok := x.(*ast.Ident); ok && id.Name == name {
+			found = true
+		}
+		return !found
+	})
+	return found
+}
+
+// contains reports whether inner lies within outer.
+func contains(outer, inner ast.Node) bool {
+	return outer.Pos() <= inner.Pos() && inner.End() <= outer.End()
+}

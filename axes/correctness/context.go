@@ -1,0 +1,139 @@
+package correctness
+
+import (
+	"context"
+	"go/ast"
+	"go/token"
+
+	"github.com/fiveaxis/fiveaxis/axes"
+)
+
+// ContextBackgroundWithCtx reports context.Background or TODO in a function
+// that was given a context.
+var ContextBackgroundWithCtx = &axes.Checker{
+	Name: "correctness/context-background-with-ctx",
+	Doc: "context.Background used where a context was passed in. " +
+		"A function that receives ctx but builds a fresh context.Background() or context.TODO() cuts the " +
+		"work off from the caller's cancellation, deadline and values (a cancelled request keeps running); " +
+		"derive from ctx instead (context.WithoutCancel(ctx) when the work must outlive it).",
+	Axis:     axes.Correctness,
+	Severity: axes.SeverityWarning,
+	Run:      runContextBackgroundWithCtx,
+}
+
+// ctxParam returns the name of ft's context.Context parameter, or "".
+func ctxParam(imports map[string]string, ft *ast.FuncType) string {
+	if ft.Params == nil {
+		return ""
+	}
+	for _, f := range ft.Params.List {
+		if p, n := pkgFunc(imports, f.Type); p == "context" && n == "Context" {
+			for _, id := range f.Names {
+				if id.Name != "_" {
+					return id.Name
+				}
+			}
+		}
+	}
+	return ""
+}
+
+func runContextBackgroundWithCtx(ctx context.Context, pass *axes.Pass) error {
+	for _, g := range pass.ChangedGoFiles(false) {
+		imports := importNames(g.AST)
+		seen := map[token.Pos]bool{}
+		for _, fn := range allFuncs(g.AST) {
+			name := ctxParam(imports, fn.Type)
+			if name == "" {
+				continue
+			}
+			var walk func(n ast.Node)
+			walk = func(root ast.Node) {
+				ast.Inspect(root, func(n ast.Node) bool {
+					switch n := n.(type) {
+					case *ast.GoStmt:
+						return false // detached background work is a deliberate choice
+					case *ast.FuncLit:
+						if ctxParam(imports, n.Type) != "" {
+							return false // visited on its own
+						}
+					case *ast.CallExpr:
+						if isPkgCall(imports, n, "context", "Background", "TODO") && !seen[n.Pos()] {
+							seen[n.Pos()] = true
+							pass.Report(axes.Finding{Path: g.Path, Line: g.Line(n.Pos()),
+								Message: "This creates a new root context although " + name + " was passed in, so " +
+									"cancellation and deadlines of the caller are ignored; derive from " + name +
+									" (context.WithoutCancel(" + name + ") if the work must outlive it)."})
+						}
+					}
+					return true
+				})
+			}
+			walk(fn.Body)
+		}
+	}
+	return nil
+}
+
+// LostCancel reports cancel functions that are discarded or never called.
+var LostCancel = &axes.Checker{
+	Name: "correctness/lost-cancel",
+	Doc: "Cancel function of a derived context is lost. " +
+		"The cancel function returned by context.WithCancel, WithTimeout or WithDeadline must be called, " +
+		"usually with defer; assigning it to _ or never using it leaks the context and its timer until " +
+		"the parent is cancelled.",
+	Axis:     axes.Correctness,
+	Severity: axes.SeverityError,
+	Run:      runLostCancel,
+}
+
+func runLostCancel(ctx context.Context, pass *axes.Pass) error {
+	for _, g := range pass.ChangedGoFiles(true) {
+		imports := importNames(g.AST)
+		for _, fd := range funcDecls(g.AST) {
+			ast.Inspect(fd.Body, func(n ast.Node) bool {
+				as, ok := n.(*ast.AssignStmt)
+				if !ok || len(as.Lhs) != 2 || len(as.Rhs) != 1 {
+					return true
+				}
+				call, ok := as.Rhs[0].(*ast.CallExpr)
+				if !ok {
+					return true
+				}
+				isCtx := isPkgCall(imports, call, "context", "WithCancel", "WithTimeout", "WithDeadline",
+					"WithCancelCause", "WithTimeoutCause", "WithDeadlineCause")
+				if !isCtx && !isPkgCall(imports, call, "os/signal", "NotifyContext") {
+					return true
+				}
+				id, ok := as.Lhs[1].(*ast.Ident)
+				if !ok {
+					return true
+				}
+				lost := id.Name == "_"
+				if !lost && as.Tok == token.DEFINE {
+					lost = !usedOutside(fd.Body, id)
+				}
+				if lost {
+					pass.Report(axes.Finding{Path: g.Path, Line: g.Line(as.Pos()), EndLine: g.Line(as.End() - 1),
+						Message: "The cancel function is discarded or never called, so the derived context and its " +
+							"timer leak until the parent ends; keep it and defer cancel() right after this line."})
+				}
+				return true
+			})
+		}
+	}
+	return nil
+}
+
+// usedOutside reports whether the identifier named like def is mentioned in
+// scope other than at def itself.
+func usedOutside(scope ast.Node, def *ast.Ident) bool {
+	used := false
+	ast.Inspect(scope, func(n ast.Node) bool {
+		if id, ok := n.(*ast.Ident); ok && id != def && id.Name == def.Name && id.Pos() > def.Pos() {
+			used = true
+		}
+		return !used
+	})
+	return used
+}

@@ -1,0 +1,514 @@
+package correctness
+
+import (
+	"context"
+	"go/ast"
+	"go/token"
+	"path"
+	"strings"
+
+	"github.com/fiveaxis/fiveaxis/axes"
+)
+
+// DiscardedError reports error results that are silently dropped.
+var DiscardedError = &axes.Checker{
+	Name: "correctness/discarded-error",
+	Doc: "Error result silently discarded. " +
+		"Calls whose error says the operation did not happen (decoding input, writing or renaming files, " +
+		"committing a transaction, executing a statement, flushing or closing a file being written, " +
+		"parsing a number) or same-package functions returning an error are called as plain statements " +
+		"or assigned to _; the failure then goes unnoticed and the code carries on with missing or " +
+		"zero data. Handle or return the error.",
+	Axis:     axes.Correctness,
+	Severity: axes.SeverityWarning,
+	Run:      runDiscardedError,
+}
+
+// mustCheck lists package functions whose only or last result is an error
+// that must not be dropped, with what they do, for the message.
+var mustCheck = map[string]string{
+	"encoding/json.Unmarshal":    "decoding",
+	"encoding/xml.Unmarshal":     "decoding",
+	"gopkg.in/yaml.v3.Unmarshal": "decoding",
+	"gopkg.in/yaml.v2.Unmarshal": "decoding",
+	"sigs.k8s.io/yaml.Unmarshal": "decoding",
+	"os.WriteFile":               "writing",
+	"io/ioutil.WriteFile":        "writing",
+	"os.Rename":                  "renaming",
+	"os.MkdirAll":                "creating the directory",
+	"os.Mkdir":                   "creating the directory",
+	"os.Chmod":                   "changing the mode",
+	"os.Symlink":                 "linking",
+	"os.Link":                    "linking",
+	"os.Truncate":                "truncating",
+}
+
+// testOK lists the mustCheck kinds that are also reported in tests.
+var testOK = map[string]bool{"decoding": true}
+
+// parseFuncs are conversions whose error means the value is a meaningless
+// zero; dropping it with "v, _ :=" hides bad input.
+var parseFuncs = map[string]bool{
+	"strconv.Atoi": true, "strconv.ParseInt": true, "strconv.ParseUint": true,
+	"strconv.ParseFloat": true, "strconv.ParseBool": true, "time.Parse": true,
+	"time.ParseDuration": true, "time.ParseInLocation": true,
+}
+
+// writerCtors create values whose Close, Flush or Write report write
+// failures.
+var writerCtors = map[string]bool{
+	"os.Create": true, "os.OpenFile": true, "bufio.NewWriter": true, "bufio.NewWriterSize": true,
+	"compress/gzip.NewWriter": true, "compress/gzip.NewWriterLevel": true, "archive/zip.NewWriter": true,
+	"archive/tar.NewWriter": true, "compress/zlib.NewWriter": true, "os.CreateTemp": true,
+}
+
+// pkgErrFuncs finds the functions and methods declared in dir whose last
+// result is error: plain names for functions, "Recv.Name" for methods.
+func pkgErrFuncs(pass *axes.Pass, dir string) map[string]bool {
+	out := map[string]bool{}
+	for _, g := range pass.PackageFiles(dir) {
+		for _, d := range g.AST.Decls {
+			fd, ok := d.(*ast.FuncDecl)
+			if !ok || !lastResultIsError(fd.Type) {
+				continue
+			}
+			if fd.Recv == nil {
+				out[fd.Name.Name] = true
+			} else if rt := recvTypeName(fd); rt != "" {
+				out[rt+"."+fd.Name.Name] = true
+			}
+		}
+	}
+	return out
+}
+
+// recvTypeName returns the name of a method's receiver type, or "".
+func recvTypeName(fd *ast.FuncDecl) string {
+	if fd.Recv == nil || len(fd.Recv.List) == 0 {
+		return ""
+	}
+	t := fd.Recv.List[0].Type
+	if s, ok := t.(*ast.StarExpr); ok {
+		t = s.X
+	}
+	switch x := t.(type) {
+	case *ast.IndexExpr:
+		t = x.X
+	case *ast.IndexListExpr:
+		t = x.X
+	}
+	if id, ok := t.(*ast.Ident); ok {
+		return id.Name
+	}
+	return ""
+}
+
+// recvName returns the name of a method's receiver variable, or "".
+func recvName(fd *ast.FuncDecl) string {
+	if fd.Recv == nil || len(fd.Recv.List) == 0 || len(fd.Recv.List[0].Names) == 0 {
+		return ""
+	}
+	return fd.Recv.List[0].Names[0].Name
+}
+
+func runDiscardedError(ctx context.Context, pass *axes.Pass) error {
+	pkgFuncs := map[string]map[string]bool{}
+	for _, g := range pass.ChangedGoFiles(true) {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		dir := path.Dir(g.Path)
+		if pkgFuncs[dir] == nil {
+			pkgFuncs[dir] = pkgErrFuncs(pass, dir)
+		}
+		imports := importNames(g.AST)
+		for _, fd := range funcDecls(g.AST) {
+			checkDiscards(pass, g, imports, fd, pkgFuncs[dir])
+		}
+	}
+	return nil
+}
+
+// discard is one dropped error.
+type discard struct {
+	what     string // "json.Unmarshal", "f.Close" ...
+	explicit bool   // assigned to _ rather than called as a statement
+	own      bool   // a function or method of the same package
+	sev      axes.Severity
+	msg      string
+}
+
+func checkDiscards(pass *axes.Pass, g *axes.GoFile, imports map[string]string, fd *ast.FuncDecl, pkgFuncs map[string]bool) {
+	// Values that write: from os.Create, bufio.NewWriter, ...; decoders;
+	// transactions.
+	writers, decoders, txs := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	ast.Inspect(fd.Body, func(n ast.Node) bool {
+		as, ok := n.(*ast.AssignStmt)
+		if !ok || len(as.Rhs) != 1 {
+			return true
+		}
+		call, ok := as.Rhs[0].(*ast.CallExpr)
+		if !ok || len(as.Lhs) == 0 {
+			return true
+		}
+		name := exprText(as.Lhs[0])
+		if name == "" || name == "_" {
+			return true
+		}
+		p, f := pkgFunc(imports, call.Fun)
+		switch {
+		case writerCtors[p+"."+f]:
+			writers[name] = true
+		case f == "NewDecoder" && (p == "encoding/json" || p == "encoding/xml" || strings.HasPrefix(p, "gopkg.in/yaml")):
+			decoders[name] = true
+		case methodName(call) == "Begin" || methodName(call) == "BeginTx":
+			txs[name] = true
+		}
+		return true
+	})
+	recv, recvType := recvName(fd), recvTypeName(fd)
+
+	classify := func(call *ast.CallExpr) *discard {
+		p, f := pkgFunc(imports, call.Fun)
+		if p != "" {
+			short := path.Base(p) + "." + f
+			if kind, ok := mustCheck[p+"."+f]; ok && (!g.IsTest || testOK[kind]) {
+				return &discard{what: short, msg: "the error from " + short + " is dropped, so a failure in " + kind +
+					" goes unnoticed and the code carries on with missing data; handle or return it."}
+			}
+			return nil
+		}
+		switch fun := call.Fun.(type) {
+		case *ast.Ident:
+			if !g.IsTest && pkgFuncs[fun.Name] {
+				return &discard{what: fun.Name, own: true, msg: fun.Name + " returns an error that is dropped here, so its failure " +
+					"goes unnoticed; handle or return it."}
+			}
+		case *ast.SelectorExpr:
+			m := fun.Sel.Name
+			x := exprText(fun.X)
+			switch {
+			case m == "Decode" && (decoders[x] || isDecoderCtor(imports, fun.X)):
+				return &discard{what: "Decode", msg: "the error from Decode is dropped, so malformed or truncated input " +
+					"is silently treated as empty; handle or return it."}
+			case g.IsTest:
+				return nil
+			case (m == "Close" || m == "Flush" || m == "Sync") && len(call.Args) == 0 && writers[x]:
+				return &discard{what: x + "." + m, msg: "the error from " + x + "." + m + " is dropped, but for a file " +
+					"being written it is where write failures (a full disk, a lost NFS server) are reported; check it " +
+					"and return it."}
+			case m == "Write" && writers[x]:
+				return &discard{what: x + ".Write", msg: "the error from " + x + ".Write is dropped, so a failed write " +
+					"leaves a truncated file without anyone knowing; check it."}
+			case m == "Commit" && len(call.Args) == 0 && txs[x]:
+				return &discard{what: x + ".Commit", sev: axes.SeverityError, msg: "the error from " + x +
+					".Commit is dropped, so a failed commit is reported as success and the changes are lost; " +
+					"return it."}
+			case (m == "Exec" || m == "ExecContext") && len(call.Args) >= 1:
+				return &discard{what: x + "." + m, msg: "the error from " + m + " is dropped, so a failed write to the " +
+					"database goes unnoticed; check it."}
+			case recv != "" && x == recv && pkgFuncs[recvType+"."+m]:
+				return &discard{what: x + "." + m, own: true, msg: x + "." + m + " returns an error that is dropped here, so its " +
+					"failure goes unnoticed; handle or return it."}
+			}
+		}
+		return nil
+	}
+
+	ast.Inspect(fd.Body, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.DeferStmt, *ast.GoStmt:
+			return false
+		case *ast.ExprStmt:
+			call, ok := n.X.(*ast.CallExpr)
+			if !ok {
+				return true
+			}
+			if d := classify(call); d != nil {
+				report(pass, g, n, d)
+			}
+		case *ast.AssignStmt:
+			if len(n.Rhs) != 1 {
+				return true
+			}
+			call, ok := n.Rhs[0].(*ast.CallExpr)
+			if !ok {
+				return true
+			}
+			last, ok := n.Lhs[len(n.Lhs)-1].(*ast.Ident)
+			if !ok || last.Name != "_" {
+				return true
+			}
+			p, f := pkgFunc(imports, call.Fun)
+			if !g.IsTest && len(n.Lhs) == 2 && parseFuncs[p+"."+f] && !allLiteral(call.Args) {
+				report(pass, g, n, &discard{what: path.Base(p) + "." + f, explicit: true,
+					msg: "the error from " + path.Base(p) + "." + f + " is dropped, so invalid input silently becomes " +
+						"the zero value; handle the error or report the bad input."})
+				return true
+			}
+			if d := classify(call); d != nil {
+				d.explicit = true
+				report(pass, g, n, d)
+			}
+		}
+		return true
+	})
+}
+
+func isDecoderCtor(imports map[string]string, e ast.Expr) bool {
+	call, ok := e.(*ast.CallExpr)
+	if !ok {
+		return false
+	}
+	p, f := pkgFunc(imports, call.Fun)
+	return f == "NewDecoder" && (p == "encoding/json" || p == "encoding/xml" || strings.HasPrefix(p, "gopkg.in/yaml"))
+}
+
+func allLiteral(args []ast.Expr) bool {
+	for _, a := range args {
+		switch a.(type) {
+		case *ast.BasicLit:
+		default:
+			if id, ok := a.(*ast.Ident); ok && (id.Name == "nil" || id.Name == "true" || id.Name == "false") {
+				continue
+			}
+			if _, ok := a.(*ast.SelectorExpr); ok {
+				continue // a constant such as time.RFC3339
+			}
+			return false
+		}
+	}
+	return true
+}
+
+func report(pass *axes.Pass, g *axes.GoFile, n ast.Node, d *discard) {
+	a, b := span(g, n)
+	sev := d.sev
+	if d.explicit && d.own {
+		// "_ =" on the package's own function is a visible decision.
+		sev = axes.SeverityInfo
+	}
+	msg := strings.ToUpper(d.msg[:1]) + d.msg[1:]
+	pass.Report(axes.Finding{Path: g.Path, Line: a, EndLine: b, Severity: sev, Message: msg})
+}
+
+// NilErrorAfterCheck reports returning nil, or another error variable,
+// right after checking that err is not nil.
+var NilErrorAfterCheck = &axes.Checker{
+	Name: "correctness/nil-error-after-check",
+	Doc: "Error checked, then nil or another error returned. " +
+		"Inside \"if err != nil {\" a function that returns an error returns nil (the failure is swallowed " +
+		"and the caller sees success) or a different error variable (usually nil at that point); return err, " +
+		"wrapped with context.",
+	Axis:     axes.Correctness,
+	Severity: axes.SeverityWarning,
+	Run:      runNilErrorAfterCheck,
+}
+
+// errNotNil returns the error variable of a condition "x != nil", or "".
+func errNotNil(cond ast.Expr) string {
+	be, ok := cond.(*ast.BinaryExpr)
+	if !ok || be.Op != token.NEQ {
+		return ""
+	}
+	x, ok1 := be.X.(*ast.Ident)
+	y, ok2 := be.Y.(*ast.Ident)
+	if !ok1 || !ok2 || y.Name != "nil" || !isErrName(x.Name) {
+		return ""
+	}
+	return x.Name
+}
+
+func runNilErrorAfterCheck(ctx context.Context, pass *axes.Pass) error {
+	for _, g := range pass.ChangedGoFiles(true) {
+		for _, fn := range allFuncs(g.AST) {
+			if !lastResultIsError(fn.Type) {
+				continue
+			}
+			nres := resultCount(fn.Type)
+			checked := map[string]token.Pos{} // error variables already returned on
+			inspectShallow(fn.Body, func(n ast.Node) bool {
+				ifs, ok := n.(*ast.IfStmt)
+				if !ok {
+					return true
+				}
+				errVar := errNotNil(ifs.Cond)
+				if errVar == "" {
+					return true
+				}
+				for _, st := range ifs.Body.List {
+					ret, ok := st.(*ast.ReturnStmt)
+					if !ok || len(ret.Results) != nres {
+						if ok && len(ret.Results) == 0 {
+							break
+						}
+						continue
+					}
+					last, ok := ret.Results[nres-1].(*ast.Ident)
+					if !ok {
+						break
+					}
+					line := g.Line(ret.Pos())
+					switch {
+					case last.Name == "nil":
+						sev := axes.SeverityWarning
+						if len(ifs.Body.List) > 1 || hasComment(g, ifs.Body) {
+							sev = axes.SeverityInfo // a deliberate fallback, judging by the code around it
+						}
+						pass.Report(axes.Finding{Path: g.Path, Line: line, Severity: sev,
+							Message: "This returns a nil error right after " + errVar + " != nil, so the failure is swallowed " +
+								"and the caller carries on as if it succeeded; return " + errVar + " (wrapped with context) " +
+								"or, if ignoring it is intended, say why in a comment."})
+					case isErrName(last.Name) && last.Name != errVar && !assignedIn(ifs.Body, last.Name):
+						sev := axes.SeverityWarning
+						if p, ok := checked[last.Name]; ok && p < ifs.Pos() {
+							sev = axes.SeverityError // known to be nil here
+						}
+						pass.Report(axes.Finding{Path: g.Path, Line: line, Severity: sev,
+							Message: "The check is on " + errVar + " but the function returns " + last.Name +
+								", which is typically nil here, so the failure is lost; return " + errVar + "."})
+					}
+					break
+				}
+				if endsInReturn(ifs.Body) {
+					checked[errVar] = ifs.Pos()
+				}
+				return true
+			})
+		}
+	}
+	return nil
+}
+
+func endsInReturn(b *ast.BlockStmt) bool {
+	if len(b.List) == 0 {
+		return false
+	}
+	_, ok := b.List[len(b.List)-1].(*ast.ReturnStmt)
+	return ok
+}
+
+// assignedIn reports whether n assigns to the identifier name.
+func assignedIn(n ast.Node, name string) bool {
+	found := false
+	ast.Inspect(n, func(x ast.Node) bool {
+		if as, ok := x.(*ast.AssignStmt); ok {
+			for _, l := range as.Lhs {
+				if id, ok := l.(*ast.Ident); ok && id.Name == name {
+					found = true
+				}
+			}
+		}
+		return !found
+	})
+	return found
+}
+
+// hasComment reports whether a comment lies inside n.
+func hasComment(g *axes.GoFile, n ast.Node) bool {
+	for _, cg := range g.AST.Comments {
+		if cg.Pos() > n.Pos() && cg.End() < n.End() {
+			return true
+		}
+	}
+	return false
+}
+
+// PanicOnError reports library code that panics on an ordinary error.
+var PanicOnError = &axes.Checker{
+	Name: "correctness/panic-on-error",
+	Doc: "Library code panics on an ordinary error. " +
+		"A non-main package that calls panic when an I/O, parse or lookup error occurs crashes the whole " +
+		"program on a failure its caller could handle; return the error instead (keep panics for " +
+		"programming errors, or in Must* helpers used with constant input).",
+	Axis:     axes.Correctness,
+	Severity: axes.SeverityWarning,
+	Run:      runPanicOnError,
+}
+
+func runPanicOnError(ctx context.Context, pass *axes.Pass) error {
+	for _, g := range pass.ChangedGoFiles(false) {
+		if isMainPackage(g) {
+			continue
+		}
+		imports := importNames(g.AST)
+		for _, fd := range funcDecls(g.AST) {
+			name := fd.Name.Name
+			if strings.HasPrefix(name, "Must") || strings.HasPrefix(name, "must") || name == "init" {
+				continue
+			}
+			// The calls that produced each error variable, most recent
+			// assignment wins.
+			src := map[string]*ast.CallExpr{}
+			inspectShallow(fd.Body, func(n ast.Node) bool {
+				switch n := n.(type) {
+				case *ast.AssignStmt:
+					if len(n.Rhs) == 1 {
+						if call, ok := n.Rhs[0].(*ast.CallExpr); ok {
+							for _, l := range n.Lhs {
+								if id, ok := l.(*ast.Ident); ok && isErrName(id.Name) {
+									src[id.Name] = call
+								}
+							}
+						}
+					}
+				case *ast.IfStmt:
+					errVar := errNotNil(n.Cond)
+					if errVar == "" {
+						return true
+					}
+					if n.Init != nil {
+						if as, ok := n.Init.(*ast.AssignStmt); ok && len(as.Rhs) == 1 {
+							if call, ok := as.Rhs[0].(*ast.CallExpr); ok {
+								src[errVar] = call
+							}
+						}
+					}
+					call := src[errVar]
+					if call != nil && cannotFail(imports, call) {
+						return true
+					}
+					for _, st := range n.Body.List {
+						es, ok := st.(*ast.ExprStmt)
+						if !ok {
+							continue
+						}
+						pc, ok := es.X.(*ast.CallExpr)
+						if id, isID := funIdent(pc); ok && isID && id == "panic" {
+							pass.Report(axes.Finding{Path: g.Path, Line: g.Line(pc.Pos()), EndLine: g.Line(pc.End() - 1),
+								Message: "Panicking on this error crashes the whole program on an ordinary failure the " +
+									"caller could handle; return the error (add an error result to " + name + ") instead."})
+						}
+					}
+				}
+				return true
+			})
+		}
+	}
+	return nil
+}
+
+func funIdent(call *ast.CallExpr) (string, bool) {
+	if call == nil {
+		return "", false
+	}
+	id, ok := call.Fun.(*ast.Ident)
+	if !ok {
+		return "", false
+	}
+	return id.Name, true
+}
+
+// cannotFail reports whether an error-producing call is one that only
+// fails on programming errors: encoding a Go value, compiling or parsing a
+// constant.
+func cannotFail(imports map[string]string, call *ast.CallExpr) bool {
+	p, f := pkgFunc(imports, call.Fun)
+	switch {
+	case (p == "encoding/json" || p == "encoding/xml") && strings.HasPrefix(f, "Marshal"):
+		return true
+	case p == "crypto/rand":
+		return true
+	}
+	return len(call.Args) > 0 && allLiteral(call.Args)
+}

@@ -1,0 +1,691 @@
+package correctness
+
+import (
+	"context"
+	"go/ast"
+	"go/token"
+	"path"
+	"strings"
+
+	"github.com/fiveaxis/fiveaxis/axes"
+)
+
+// TestGoroutineNotJoined reports goroutines that a test starts and never
+// waits for.
+var TestGoroutineNotJoined = &axes.Checker{
+	Name: "correctness/test-goroutine-not-joined",
+	Doc: "Goroutine started by a test is not waited for. " +
+		"A goroutine that a Test or Benchmark function starts (directly, or by calling a function of " +
+		"the same package that starts one and does not wait for it) must be joined before the test " +
+		"returns, with a WaitGroup, a channel receive, an errgroup or a t.Cleanup that waits; otherwise " +
+		"it keeps running into later tests, races with them on shared state and may call t methods " +
+		"after the test has completed.",
+	Axis:     axes.Correctness,
+	Severity: axes.SeverityError,
+	Run:      runTestGoroutineNotJoined,
+}
+
+// stopMethods are method names that stop or wait for background work.
+var stopMethods = map[string]bool{
+	"Close": true, "Stop": true, "Shutdown": true, "Cancel": true, "Wait": true,
+	"Kill": true, "Done": false, "GracefulStop": true, "Quit": true, "Drain": true,
+}
+
+// goInfo is what a goroutine (or a call that starts one) touches.
+type goInfo struct {
+	refs    map[string]bool // identifiers it mentions
+	signals map[string]bool // channels it sends on or closes, WaitGroups it marks Done
+}
+
+func newGoInfo(n ast.Node) goInfo {
+	gi := goInfo{refs: map[string]bool{}, signals: map[string]bool{}}
+	ast.Inspect(n, func(x ast.Node) bool {
+		switch x := x.(type) {
+		case *ast.Ident:
+			gi.refs[x.Name] = true
+		case *ast.SendStmt:
+			if t := rootIdent(x.Chan); t != "" {
+				gi.signals[t] = true
+			}
+		case *ast.CallExpr:
+			if id, ok := x.Fun.(*ast.Ident); ok && id.Name == "close" && len(x.Args) == 1 {
+				if t := rootIdent(x.Args[0]); t != "" {
+					gi.signals[t] = true
+				}
+			}
+			if methodName(x) == "Done" {
+				if t := rootIdent(x.Fun.(*ast.SelectorExpr).X); t != "" {
+					gi.signals[t] = true
+				}
+			}
+		}
+		return true
+	})
+	return gi
+}
+
+// rootIdent returns the leftmost identifier of a selector chain, or "".
+func rootIdent(e ast.Expr) string {
+	for {
+		switch x := e.(type) {
+		case *ast.Ident:
+			return x.Name
+		case *ast.SelectorExpr:
+			e = x.X
+		case *ast.StarExpr:
+			e = x.X
+		case *ast.ParenExpr:
+			e = x.X
+		case *ast.UnaryExpr:
+			e = x.X
+		case *ast.IndexExpr:
+			e = x.X
+		default:
+			return ""
+		}
+	}
+}
+
+// chanVars returns the names that scope declares as channels.
+func chanVars(scope ast.Node) map[string]bool {
+	out := map[string]bool{}
+	ast.Inspect(scope, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.AssignStmt:
+			for i, r := range n.Rhs {
+				if i < len(n.Lhs) && isMakeChan(r) {
+					if id, ok := n.Lhs[i].(*ast.Ident); ok {
+						out[id.Name] = true
+					}
+				}
+			}
+		case *ast.ValueSpec:
+			_, isChan := n.Type.(*ast.ChanType)
+			for i, id := range n.Names {
+				if isChan || i < len(n.Values) && isMakeChan(n.Values[i]) {
+					out[id.Name] = true
+				}
+			}
+		case *ast.Field:
+			if _, ok := n.Type.(*ast.ChanType); ok {
+				for _, id := range n.Names {
+					out[id.Name] = true
+				}
+			}
+		}
+		return true
+	})
+	return out
+}
+
+func isMakeChan(e ast.Expr) bool {
+	call, ok := e.(*ast.CallExpr)
+	if !ok || len(call.Args) == 0 {
+		return false
+	}
+	if id, ok := call.Fun.(*ast.Ident); !ok || id.Name != "make" {
+		return false
+	}
+	_, ok = call.Args[0].(*ast.ChanType)
+	return ok
+}
+
+// joinedAfter reports whether scope waits for (or at least stops) the
+// background work started by start: after start (or anywhere in a defer or
+// a t.Cleanup) it calls Wait, receives from a channel, ranges over a
+// channel, closes or stops something the goroutine uses, calls a cancel or
+// stop function, or hands a channel or WaitGroup the goroutine signals on
+// to other code. The subtree of start and of other go statements is not
+// searched.
+func joinedAfter(scope ast.Node, start ast.Node, gi goInfo, chans map[string]bool) bool {
+	joined := false
+	var stack []ast.Node
+	deferred := func() bool {
+		for _, n := range stack {
+			switch n := n.(type) {
+			case *ast.DeferStmt:
+				return true
+			case *ast.CallExpr:
+				if name := methodName(n); name == "Cleanup" {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	ast.Inspect(scope, func(n ast.Node) bool {
+		if joined {
+			return false
+		}
+		if n == nil {
+			stack = stack[:len(stack)-1]
+			return true
+		}
+		if n == start {
+			return false
+		}
+		if _, ok := n.(*ast.GoStmt); ok {
+			return false
+		}
+		stack = append(stack, n)
+		if n.Pos() < start.End() && !deferred() {
+			return true
+		}
+		switch n := n.(type) {
+		case *ast.UnaryExpr:
+			if n.Op == token.ARROW {
+				joined = true
+			}
+		case *ast.RangeStmt:
+			if id := rootIdent(n.X); id != "" && (chans[id] || gi.signals[id]) {
+				joined = true
+			}
+		case *ast.CallExpr:
+			switch f := n.Fun.(type) {
+			case *ast.Ident:
+				lower := strings.ToLower(f.Name)
+				if f.Name == "close" && len(n.Args) == 1 && gi.refs[rootIdent(n.Args[0])] ||
+					strings.Contains(lower, "cancel") || strings.Contains(lower, "stop") ||
+					strings.Contains(lower, "wait") || strings.Contains(lower, "shutdown") {
+					joined = true
+				}
+				if gi.refs[f.Name] && isHandleName(f.Name) {
+					joined = true
+				}
+			case *ast.SelectorExpr:
+				if f.Sel.Name == "Wait" {
+					joined = true
+				}
+			}
+		case *ast.SelectorExpr:
+			if stopMethods[n.Sel.Name] && gi.refs[rootIdent(n.X)] {
+				joined = true
+			}
+		case *ast.Ident:
+			if gi.signals[n.Name] {
+				joined = true
+			}
+		}
+		return !joined
+	})
+	return joined
+}
+
+// isHandleName reports whether a function value's name suggests it stops
+// or waits for background work ("stop", "done", "wait", "closeFn").
+func isHandleName(name string) bool {
+	l := strings.ToLower(name)
+	for _, s := range []string{"stop", "done", "wait", "close", "cancel", "shutdown", "cleanup", "teardown", "quit"} {
+		if strings.Contains(l, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// starter is a package function that starts a goroutine it does not wait
+// for.
+type starter struct {
+	returns bool // whether it returns a value the caller could stop it with
+}
+
+// unjoinedStarters finds the package-level functions in dir that start a
+// goroutine without waiting for it.
+func unjoinedStarters(pass *axes.Pass, dir string) map[string]starter {
+	out := map[string]starter{}
+	for _, g := range pass.PackageFiles(dir) {
+		imports := importNames(g.AST)
+		for _, fd := range funcDecls(g.AST) {
+			if fd.Recv != nil || isTestFunc(imports, fd) || fd.Name.Name == "main" || fd.Name.Name == "init" {
+				continue
+			}
+			chans := chanVars(fd)
+			starts := false
+			inspectShallow(fd.Body, func(n ast.Node) bool {
+				gs, ok := n.(*ast.GoStmt)
+				if !ok || starts {
+					return !starts
+				}
+				if !joinedAfter(fd.Body, gs, newGoInfo(gs), chans) {
+					starts = true
+				}
+				return false
+			})
+			if starts {
+				out[fd.Name.Name] = starter{returns: resultCount(fd.Type) > 0}
+			}
+		}
+	}
+	return out
+}
+
+func runTestGoroutineNotJoined(ctx context.Context, pass *axes.Pass) error {
+	starters := map[string]map[string]starter{}
+	for _, g := range pass.ChangedGoFiles(true) {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if !g.IsTest {
+			continue
+		}
+		imports := importNames(g.AST)
+		for _, fd := range funcDecls(g.AST) {
+			if !isTestFunc(imports, fd) {
+				continue
+			}
+			from, to := span(g, fd)
+			if !pass.AddedIn(g.Path, from, to) {
+				continue
+			}
+			chans := chanVars(fd)
+			ast.Inspect(fd.Body, func(n ast.Node) bool {
+				switch n := n.(type) {
+				case *ast.GoStmt:
+					if !joinedAfter(fd.Body, n, newGoInfo(n), chans) {
+						a, b := span(g, n)
+						pass.Report(axes.Finding{Path: g.Path, Line: a, EndLine: b,
+							Message: "This goroutine is never waited for, so it can outlive " + fd.Name.Name +
+								" and race with later tests on shared state; join it before the test returns " +
+								"(sync.WaitGroup, a done channel or t.Cleanup that waits) or drop it."})
+					}
+					return false
+				case *ast.ExprStmt, *ast.AssignStmt:
+					call := stmtCall(n)
+					if call == nil {
+						return true
+					}
+					id, ok := call.Fun.(*ast.Ident)
+					if !ok {
+						return true
+					}
+					dir := path.Dir(g.Path)
+					if starters[dir] == nil {
+						starters[dir] = unjoinedStarters(pass, dir)
+					}
+					if _, ok := starters[dir][id.Name]; !ok {
+						return true
+					}
+					gi := goInfo{refs: map[string]bool{}, signals: map[string]bool{}}
+					if as, ok := n.(*ast.AssignStmt); ok {
+						for _, l := range as.Lhs {
+							if lid, ok := l.(*ast.Ident); ok && lid.Name != "_" {
+								gi.refs[lid.Name] = true
+								gi.signals[lid.Name] = true
+							}
+						}
+					}
+					if !joinedAfter(fd.Body, n, gi, chans) {
+						a, b := span(g, n)
+						pass.Report(axes.Finding{Path: g.Path, Line: a, EndLine: b, Severity: axes.SeverityWarning,
+							Message: id.Name + " starts a goroutine that nothing waits for, so it can outlive " +
+								fd.Name.Name + " and interfere with later tests; give it a way to stop and wait " +
+								"for it (for example with t.Cleanup)."})
+					}
+				}
+				return true
+			})
+		}
+	}
+	return nil
+}
+
+// stmtCall returns the call of an expression statement or of the single
+// right-hand side of an assignment, or nil.
+func stmtCall(n ast.Node) *ast.CallExpr {
+	switch n := n.(type) {
+	case *ast.ExprStmt:
+		c, _ := n.X.(*ast.CallExpr)
+		return c
+	case *ast.AssignStmt:
+		if len(n.Rhs) == 1 {
+			c, _ := n.Rhs[0].(*ast.CallExpr)
+			return c
+		}
+	}
+	return nil
+}
+
+// WGAddInGoroutine reports sync.WaitGroup.Add called by the goroutine it
+// counts.
+var WGAddInGoroutine = &axes.Checker{
+	Name: "correctness/wg-add-in-goroutine",
+	Doc: "WaitGroup.Add is called inside the goroutine it counts. " +
+		"When a goroutine calls wg.Add(1) for itself, Wait can run before the Add and return while " +
+		"the goroutine is still working; call Add before the go statement.",
+	Axis:     axes.Correctness,
+	Severity: axes.SeverityError,
+	Run:      runWGAddInGoroutine,
+}
+
+func runWGAddInGoroutine(ctx context.Context, pass *axes.Pass) error {
+	for _, g := range pass.ChangedGoFiles(true) {
+		ast.Inspect(g.AST, func(n ast.Node) bool {
+			gs, ok := n.(*ast.GoStmt)
+			if !ok {
+				return true
+			}
+			lit, ok := gs.Call.Fun.(*ast.FuncLit)
+			if !ok {
+				return true
+			}
+			// Add and Done on the same receiver, at the literal's own level
+			// (not for goroutines it starts in turn).
+			adds := map[string]*ast.CallExpr{}
+			dones := map[string]bool{}
+			nested := false
+			inspectShallow(lit.Body, func(x ast.Node) bool {
+				if _, ok := x.(*ast.GoStmt); ok {
+					nested = true
+					return false
+				}
+				call, ok := x.(*ast.CallExpr)
+				if !ok {
+					return true
+				}
+				switch methodName(call) {
+				case "Add":
+					if r := receiverText(call); r != "" && len(call.Args) == 1 {
+						if _, seen := adds[r]; !seen {
+							adds[r] = call
+						}
+					}
+				case "Done":
+					if r := receiverText(call); r != "" {
+						dones[r] = true
+					}
+				}
+				return true
+			})
+			if nested {
+				return true
+			}
+			for r, call := range adds {
+				if !dones[r] {
+					continue
+				}
+				line := g.Line(call.Pos())
+				pass.Report(axes.Finding{Path: g.Path, Line: line,
+					Message: r + ".Add runs inside the goroutine it counts, so " + r + ".Wait can return before it " +
+						"runs; call " + r + ".Add(1) before the go statement."})
+			}
+			return true
+		})
+	}
+	return nil
+}
+
+// MapWriteInGoroutines reports maps written by concurrent goroutines
+// without a lock.
+var MapWriteInGoroutines = &axes.Checker{
+	Name: "correctness/map-write-in-goroutines",
+	Doc: "Map written by several goroutines without a lock. " +
+		"Go maps are not safe for concurrent writes: a map captured from outside and written by goroutines " +
+		"started in a loop (or by several go statements) with no Lock in the goroutine is a data race that " +
+		"crashes with \"concurrent map writes\"; guard it with a mutex, use sync.Map or collect results " +
+		"through a channel.",
+	Axis:     axes.Correctness,
+	Severity: axes.SeverityError,
+	Run:      runMapWriteInGoroutines,
+}
+
+// mapNames collects identifiers declared with a map type or initialised
+// with a map in n, and struct field names of map type.
+func mapNames(n ast.Node, vars, fields map[string]bool) {
+	ast.Inspect(n, func(x ast.Node) bool {
+		switch x := x.(type) {
+		case *ast.AssignStmt:
+			for i, r := range x.Rhs {
+				if i < len(x.Lhs) && isMapValue(r) {
+					if id, ok := x.Lhs[i].(*ast.Ident); ok {
+						vars[id.Name] = true
+					}
+				}
+			}
+		case *ast.ValueSpec:
+			_, isMap := x.Type.(*ast.MapType)
+			for i, id := range x.Names {
+				if isMap || i < len(x.Values) && isMapValue(x.Values[i]) {
+					vars[id.Name] = true
+				}
+			}
+		case *ast.FuncType:
+			if x.Params != nil {
+				for _, f := range x.Params.List {
+					if _, ok := f.Type.(*ast.MapType); ok {
+						for _, id := range f.Names {
+							vars[id.Name] = true
+						}
+					}
+				}
+			}
+		case *ast.StructType:
+			for _, f := range x.Fields.List {
+				if _, ok := f.Type.(*ast.MapType); ok {
+					for _, id := range f.Names {
+						fields[id.Name] = true
+					}
+				}
+			}
+		}
+		return true
+	})
+}
+
+func isMapValue(e ast.Expr) bool {
+	switch e := e.(type) {
+	case *ast.CompositeLit:
+		_, ok := e.Type.(*ast.MapType)
+		return ok
+	case *ast.CallExpr:
+		if id, ok := e.Fun.(*ast.Ident); ok && id.Name == "make" && len(e.Args) > 0 {
+			_, ok := e.Args[0].(*ast.MapType)
+			return ok
+		}
+	}
+	return false
+}
+
+// mapWrites returns the names of captured maps lit writes (m[k] = v,
+// m[k]++, delete(m, k), x.field[k] = v), keyed by "name" or ".field".
+func mapWrites(lit *ast.FuncLit, vars, fields map[string]bool) map[string]bool {
+	local := map[string]bool{}
+	ast.Inspect(lit, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.AssignStmt:
+			if n.Tok == token.DEFINE {
+				for _, l := range n.Lhs {
+					if id, ok := l.(*ast.Ident); ok {
+						local[id.Name] = true
+					}
+				}
+			}
+		case *ast.ValueSpec:
+			for _, id := range n.Names {
+				local[id.Name] = true
+			}
+		case *ast.Field:
+			for _, id := range n.Names {
+				local[id.Name] = true
+			}
+		}
+		return true
+	})
+	out := map[string]bool{}
+	target := func(e ast.Expr) {
+		ix, ok := e.(*ast.IndexExpr)
+		if !ok {
+			return
+		}
+		switch m := ix.X.(type) {
+		case *ast.Ident:
+			if vars[m.Name] && !local[m.Name] {
+				out[m.Name] = true
+			}
+		case *ast.SelectorExpr:
+			if fields[m.Sel.Name] && !local[rootIdent(m)] {
+				out["."+m.Sel.Name] = true
+			}
+		}
+	}
+	ast.Inspect(lit.Body, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.AssignStmt:
+			for _, l := range n.Lhs {
+				target(l)
+			}
+		case *ast.IncDecStmt:
+			target(n.X)
+		case *ast.CallExpr:
+			if id, ok := n.Fun.(*ast.Ident); ok && id.Name == "delete" && len(n.Args) == 2 {
+				target(&ast.IndexExpr{X: n.Args[0], Index: n.Args[1]})
+			}
+		}
+		return true
+	})
+	return out
+}
+
+// locks reports whether n calls a Lock method.
+func locks(n ast.Node) bool {
+	found := false
+	ast.Inspect(n, func(x ast.Node) bool {
+		if call, ok := x.(*ast.CallExpr); ok && methodName(call) == "Lock" {
+			found = true
+		}
+		return !found
+	})
+	return found
+}
+
+func runMapWriteInGoroutines(ctx context.Context, pass *axes.Pass) error {
+	pkgVars := map[string]map[string]bool{}
+	pkgFields := map[string]map[string]bool{}
+	for _, g := range pass.ChangedGoFiles(true) {
+		dir := path.Dir(g.Path)
+		if pkgVars[dir] == nil {
+			pkgVars[dir], pkgFields[dir] = map[string]bool{}, map[string]bool{}
+			for _, pf := range pass.PackageFiles(dir) {
+				for _, d := range pf.AST.Decls {
+					if gd, ok := d.(*ast.GenDecl); ok {
+						mapNames(gd, pkgVars[dir], pkgFields[dir])
+					}
+				}
+			}
+		}
+		for _, fd := range funcDecls(g.AST) {
+			vars := map[string]bool{}
+			for k := range pkgVars[dir] {
+				vars[k] = true
+			}
+			mapNames(fd, vars, map[string]bool{})
+			type goWrite struct {
+				gs     *ast.GoStmt
+				inLoop bool
+			}
+			writers := map[string][]goWrite{}
+			var loops []ast.Node
+			ast.Inspect(fd.Body, func(n ast.Node) bool {
+				if n == nil {
+					return true
+				}
+				for len(loops) > 0 && !contains(loops[len(loops)-1], n) {
+					loops = loops[:len(loops)-1]
+				}
+				switch n := n.(type) {
+				case *ast.ForStmt, *ast.RangeStmt:
+					loops = append(loops, n)
+				case *ast.GoStmt:
+					lit, ok := n.Call.Fun.(*ast.FuncLit)
+					if !ok || locks(lit) {
+						return true
+					}
+					for m := range mapWrites(lit, vars, pkgFields[dir]) {
+						writers[m] = append(writers[m], goWrite{gs: n, inLoop: len(loops) > 0})
+					}
+				}
+				return true
+			})
+			for m, ws := range writers {
+				if len(ws) < 2 && !ws[0].inLoop {
+					continue
+				}
+				name := strings.TrimPrefix(m, ".")
+				for _, w := range ws {
+					a, b := span(g, w.gs)
+					pass.Report(axes.Finding{Path: g.Path, Line: a, EndLine: b,
+						Message: "Several goroutines write the map " + name + " with no lock, which is a data race " +
+							"that crashes with \"concurrent map writes\"; guard the writes with a sync.Mutex or send " +
+							"the results over a channel and write the map in one goroutine."})
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// SleepInTest reports time.Sleep used by a test to wait for other
+// goroutines.
+var SleepInTest = &axes.Checker{
+	Name: "correctness/sleep-in-test",
+	Doc: "Test waits with time.Sleep. " +
+		"Sleeping for a fixed time to let another goroutine finish makes a test slow when the sleep is " +
+		"long and flaky when the machine is slow; wait on a channel, a sync.WaitGroup or poll a condition " +
+		"with a deadline instead.",
+	Axis:     axes.Correctness,
+	Severity: axes.SeverityWarning,
+	Run:      runSleepInTest,
+}
+
+func runSleepInTest(ctx context.Context, pass *axes.Pass) error {
+	for _, g := range pass.ChangedGoFiles(true) {
+		if !g.IsTest {
+			continue
+		}
+		imports := importNames(g.AST)
+		for _, fd := range funcDecls(g.AST) {
+			if !isTestFunc(imports, fd) {
+				continue
+			}
+			var firstGo token.Pos
+			ast.Inspect(fd.Body, func(n ast.Node) bool {
+				if gs, ok := n.(*ast.GoStmt); ok && firstGo == token.NoPos {
+					firstGo = gs.Pos()
+				}
+				return true
+			})
+			// Walk the test's own flow: not goroutines, not handlers, not
+			// polling loops.
+			var walk func(n ast.Node)
+			walk = func(root ast.Node) {
+				ast.Inspect(root, func(n ast.Node) bool {
+					switch n := n.(type) {
+					case *ast.GoStmt, *ast.ForStmt, *ast.RangeStmt:
+						return false
+					case *ast.FuncLit:
+						return false
+					case *ast.CallExpr:
+						if methodName(n) == "Run" && len(n.Args) == 2 {
+							if lit, ok := n.Args[1].(*ast.FuncLit); ok {
+								walk(lit.Body)
+								return false
+							}
+						}
+						if !isPkgCall(imports, n, "time", "Sleep") {
+							return true
+						}
+						sev := axes.SeverityInfo
+						if firstGo != token.NoPos && firstGo < n.Pos() {
+							sev = axes.SeverityWarning
+						}
+						pass.Report(axes.Finding{Path: g.Path, Line: g.Line(n.Pos()), Severity: sev,
+							Message: "Waiting with time.Sleep makes the test slow and flaky; synchronise on a channel " +
+								"or sync.WaitGroup, or poll the condition with a deadline."})
+					}
+					return true
+				})
+			}
+			walk(fd.Body)
+		}
+	}
+	return nil
+}

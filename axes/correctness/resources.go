@@ -1,0 +1,257 @@
+package correctness
+
+import (
+	"context"
+	"go/ast"
+
+	"github.com/fiveaxis/fiveaxis/axes"
+)
+
+// HTTPBodyNotClosed reports HTTP responses whose body is never closed.
+var HTTPBodyNotClosed = &axes.Checker{
+	Name: "correctness/http-body-not-closed",
+	Doc: "HTTP response body is never closed. " +
+		"A response from http.Get, Post, Head, PostForm or a client's Do must have its Body closed on every " +
+		"path, usually with defer resp.Body.Close() right after the error check; otherwise each call leaks " +
+		"the connection and its buffers and the client eventually runs out of connections.",
+	Axis:     axes.Correctness,
+	Severity: axes.SeverityError,
+	Run:      runHTTPBodyNotClosed,
+}
+
+// httpMethods are client methods that return (*http.Response, error).
+var httpMethods = map[string]bool{"Do": true, "Get": true, "Head": true, "Post": true, "PostForm": true, "RoundTrip": true}
+
+// readerFuncs read from a body without closing it or taking ownership.
+var readerFuncs = map[string]bool{
+	"encoding/json.NewDecoder": true, "encoding/xml.NewDecoder": true, "io.ReadAll": true,
+	"io/ioutil.ReadAll": true, "io.Copy": true, "io.CopyN": true, "io.CopyBuffer": true,
+	"io.LimitReader": true, "io.TeeReader": true, "bufio.NewReader": true, "bufio.NewScanner": true,
+	"bufio.NewReaderSize": true, "encoding/csv.NewReader": true, "compress/gzip.NewReader": true,
+	"io.ReadFull": true, "mime/multipart.NewReader": true,
+}
+
+func runHTTPBodyNotClosed(ctx context.Context, pass *axes.Pass) error {
+	for _, g := range pass.ChangedGoFiles(true) {
+		imports := importNames(g.AST)
+		for _, fd := range funcDecls(g.AST) {
+			type respVar struct {
+				as     *ast.AssignStmt
+				direct bool // from a net/http function rather than a method
+			}
+			var resps []respVar
+			ast.Inspect(fd.Body, func(n ast.Node) bool {
+				as, ok := n.(*ast.AssignStmt)
+				if !ok || len(as.Lhs) != 2 || len(as.Rhs) != 1 {
+					return true
+				}
+				call, ok := as.Rhs[0].(*ast.CallExpr)
+				if !ok {
+					return true
+				}
+				if id, ok := as.Lhs[0].(*ast.Ident); !ok || id.Name == "_" {
+					return true
+				}
+				if isPkgCall(imports, call, "net/http", "Get", "Head", "Post", "PostForm") {
+					resps = append(resps, respVar{as: as, direct: true})
+				} else if p, _ := pkgFunc(imports, call.Fun); p == "" && httpMethods[methodName(call)] {
+					resps = append(resps, respVar{as: as})
+				}
+				return true
+			})
+			for _, r := range resps {
+				name := r.as.Lhs[0].(*ast.Ident).Name
+				if !r.direct && !usesBody(fd.Body, name) {
+					continue // not an *http.Response, as far as we can tell
+				}
+				if closedOrHandedOff(fd.Body, r.as, name, imports) {
+					continue
+				}
+				sev := axes.SeverityError
+				if g.IsTest {
+					sev = axes.SeverityWarning
+				}
+				pass.Report(axes.Finding{Path: g.Path, Line: g.Line(r.as.Pos()), EndLine: g.Line(r.as.End() - 1), Severity: sev,
+					Message: name + ".Body is never closed, so every call leaks a connection and its buffers; add " +
+						"defer " + name + ".Body.Close() right after the error check."})
+			}
+		}
+	}
+	return nil
+}
+
+// usesBody reports whether scope reads name.Body or name.StatusCode, which
+// marks name as an *http.Response.
+func usesBody(scope ast.Node, name string) bool {
+	found := false
+	ast.Inspect(scope, func(n ast.Node) bool {
+		if sel, ok := n.(*ast.SelectorExpr); ok {
+			if id, ok := sel.X.(*ast.Ident); ok && id.Name == name &&
+				(sel.Sel.Name == "Body" || sel.Sel.Name == "StatusCode") {
+				found = true
+			}
+		}
+		return !found
+	})
+	return found
+}
+
+// closedOrHandedOff reports whether scope closes name.Body, or gives name
+// or name.Body to code that may close it: returns it, passes it to a
+// function other than a plain reader, stores it or sends it.
+func closedOrHandedOff(scope ast.Node, def *ast.AssignStmt, name string, imports map[string]string) bool {
+	isResp := func(e ast.Expr) bool {
+		e = unparen(e)
+		if u, ok := e.(*ast.UnaryExpr); ok {
+			e = u.X
+		}
+		if id, ok := e.(*ast.Ident); ok {
+			return id.Name == name
+		}
+		if sel, ok := e.(*ast.SelectorExpr); ok && sel.Sel.Name == "Body" {
+			id, ok := sel.X.(*ast.Ident)
+			return ok && id.Name == name
+		}
+		return false
+	}
+	done := false
+	ast.Inspect(scope, func(n ast.Node) bool {
+		if done || n == def {
+			return !done && n != def
+		}
+		switch n := n.(type) {
+		case *ast.SelectorExpr:
+			// name.Body.Close, called or passed as a value.
+			if n.Sel.Name == "Close" && isResp(n.X) {
+				done = true
+			}
+		case *ast.CallExpr:
+			p, f := pkgFunc(imports, n.Fun)
+			if readerFuncs[p+"."+f] || p == "fmt" || p == "log" || p == "errors" {
+				return true
+			}
+			for _, a := range n.Args {
+				if isResp(a) {
+					done = true
+				}
+			}
+		case *ast.ReturnStmt:
+			for _, r := range n.Results {
+				if containsResp(r, isResp) {
+					done = true
+				}
+			}
+		case *ast.AssignStmt:
+			for _, r := range n.Rhs {
+				if isResp(r) {
+					done = true
+				}
+			}
+		case *ast.CompositeLit:
+			for _, e := range n.Elts {
+				if kv, ok := e.(*ast.KeyValueExpr); ok {
+					e = kv.Value
+				}
+				if isResp(e) {
+					done = true
+				}
+			}
+		case *ast.SendStmt:
+			if isResp(n.Value) {
+				done = true
+			}
+		}
+		return !done
+	})
+	return done
+}
+
+func unparen(e ast.Expr) ast.Expr {
+	for {
+		p, ok := e.(*ast.ParenExpr)
+		if !ok {
+			return e
+		}
+		e = p.X
+	}
+}
+
+func containsResp(e ast.Expr, isResp func(ast.Expr) bool) bool {
+	found := false
+	ast.Inspect(e, func(n ast.Node) bool {
+		if x, ok := n.(ast.Expr); ok && isResp(x) {
+			found = true
+		}
+		return !found
+	})
+	return found
+}
+
+// DeferInLoop reports defer statements inside loops.
+var DeferInLoop = &axes.Checker{
+	Name: "correctness/defer-in-loop",
+	Doc: "defer inside a loop. " +
+		"Deferred calls run when the function returns, not at the end of the iteration, so a defer in a " +
+		"loop holds every file, lock or connection until the loop is over (and a deferred Unlock after a " +
+		"Lock in the loop deadlocks on the second iteration); move the body into a function or release " +
+		"the resource explicitly.",
+	Axis:     axes.Correctness,
+	Severity: axes.SeverityWarning,
+	Run:      runDeferInLoop,
+}
+
+func runDeferInLoop(ctx context.Context, pass *axes.Pass) error {
+	for _, g := range pass.ChangedGoFiles(true) {
+		var walk func(root ast.Node, inLoop bool)
+		walk = func(root ast.Node, inLoop bool) {
+			ast.Inspect(root, func(n ast.Node) bool {
+				if n == root {
+					return true
+				}
+				switch n := n.(type) {
+				case *ast.FuncLit:
+					walk(n.Body, false)
+					return false
+				case *ast.ForStmt:
+					walk(n.Body, !runsOnce(n.Body))
+					return false
+				case *ast.RangeStmt:
+					walk(n.Body, !runsOnce(n.Body))
+					return false
+				case *ast.DeferStmt:
+					if !inLoop {
+						return true
+					}
+					sev := axes.SeverityWarning
+					msg := "This defer runs only when the function returns, so the resource is held across all " +
+						"iterations; move the loop body into a function or release it at the end of the iteration."
+					if methodName(n.Call) == "Unlock" || methodName(n.Call) == "RUnlock" {
+						sev = axes.SeverityError
+						msg = "The deferred unlock runs only when the function returns, so the next iteration's Lock " +
+							"deadlocks; unlock at the end of the iteration or move the body into a function."
+					} else if g.IsTest {
+						sev = axes.SeverityInfo
+					}
+					pass.Report(axes.Finding{Path: g.Path, Line: g.Line(n.Pos()), Severity: sev, Message: msg})
+				}
+				return true
+			})
+		}
+		walk(g.AST, false)
+	}
+	return nil
+}
+
+// runsOnce reports whether a loop body always leaves the loop at its end.
+func runsOnce(b *ast.BlockStmt) bool {
+	if len(b.List) == 0 {
+		return false
+	}
+	switch s := b.List[len(b.List)-1].(type) {
+	case *ast.ReturnStmt:
+		return true
+	case *ast.BranchStmt:
+		return s.Tok.String() == "break"
+	}
+	return false
+}
