@@ -1,0 +1,139 @@
+package readability
+
+import (
+	"context"
+	"go/ast"
+	"strconv"
+	"strings"
+
+	"github.com/fiveaxis/fiveaxis/axes"
+)
+
+// DebugPrint reports prints to standard output left in library code.
+var DebugPrint = &axes.Checker{
+	Name: "readability/debug-print",
+	Doc: "Debug print in library code. " +
+		"fmt.Print, fmt.Println, fmt.Printf and the print and println builtins in a non-main package write " +
+		"to the process's standard output on every call, pollute the output of every program that uses " +
+		"the package and are usually left-over debugging; remove them or log through an injected logger.",
+	Axis:     axes.Readability,
+	Severity: axes.SeverityWarning,
+	Run:      runDebugPrint,
+}
+
+// printerFuncPrefixes name functions whose job is to print.
+var printerFuncPrefixes = []string{"Print", "print", "Dump", "dump", "Show", "show", "Display", "display", "Usage", "usage", "Help", "help"}
+
+// toolDirs are path elements of code that is run by hand, where printing is
+// the point.
+var toolDirs = []string{"cmd", "examples", "example", "tools", "scripts", "hack"}
+
+func runDebugPrint(ctx context.Context, pass *axes.Pass) error {
+	for _, g := range pass.ChangedGoFiles(false) {
+		if !isLibraryFile(g) || inToolDir(g.Path) || allowed(pass.Settings.AllowPrintsIn, g.Path) {
+			continue
+		}
+		imports := importNames(g.AST)
+		shadowed := map[string]bool{}
+		for _, d := range g.AST.Decls {
+			if fd, ok := d.(*ast.FuncDecl); ok && fd.Recv == nil {
+				shadowed[fd.Name.Name] = true
+			}
+		}
+		for _, d := range g.AST.Decls {
+			fd, ok := d.(*ast.FuncDecl)
+			if !ok || fd.Body == nil || isPrinterFunc(fd.Name.Name) {
+				continue
+			}
+			reported := map[int]bool{}
+			ast.Inspect(fd.Body, func(n ast.Node) bool {
+				call, ok := n.(*ast.CallExpr)
+				if !ok {
+					return true
+				}
+				what, sev := "", axes.SeverityWarning
+				switch fun := call.Fun.(type) {
+				case *ast.Ident:
+					if (fun.Name == "println" || fun.Name == "print") && !shadowed[fun.Name] {
+						what = fun.Name
+					}
+				case *ast.SelectorExpr:
+					p, f := pkgFunc(imports, fun)
+					switch {
+					case p == "fmt" && (f == "Print" || f == "Println" || f == "Printf"):
+						what = "fmt." + f
+					case p == "github.com/davecgh/go-spew/spew" || p == "github.com/k0kubun/pp" || p == "github.com/k0kubun/pp/v3":
+						what = p[strings.LastIndex(p, "/")+1:] + "." + f
+					case p == "log" && (f == "Print" || f == "Println" || f == "Printf"):
+						what = "log." + f
+						if !looksLikeDebug(call) {
+							sev = axes.SeverityInfo
+						}
+					}
+				}
+				line := g.Line(call.Pos())
+				if what == "" || reported[line] {
+					return true
+				}
+				reported[line] = true
+				msg := what + " in library code writes to the process's output on every call and looks like " +
+					"left-over debugging; remove it or log through a logger the caller provides."
+				if strings.HasPrefix(what, "log.") && sev == axes.SeverityInfo {
+					msg = what + " writes to the global logger from library code, which callers cannot silence or " +
+						"route; return the information or accept a *slog.Logger instead."
+				}
+				pass.Report(axes.Finding{Path: g.Path, Line: line, EndLine: g.Line(call.End() - 1), Severity: sev, Message: msg})
+				return true
+			})
+		}
+	}
+	return nil
+}
+
+func isPrinterFunc(name string) bool {
+	for _, p := range printerFuncPrefixes {
+		if strings.HasPrefix(name, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func inToolDir(p string) bool {
+	for _, el := range strings.Split(p, "/") {
+		for _, d := range toolDirs {
+			if el == d {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func allowed(patterns []string, p string) bool {
+	for _, pat := range patterns {
+		if axes.MatchPath(pat, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// looksLikeDebug reports whether a log call's message reads like debugging
+// output: "debug", "here", "got x =", or %#v / %+v dumps.
+func looksLikeDebug(call *ast.CallExpr) bool {
+	if len(call.Args) == 0 {
+		return false
+	}
+	lit, ok := call.Args[0].(*ast.BasicLit)
+	if !ok {
+		return false
+	}
+	s, err := strconv.Unquote(lit.Value)
+	if err != nil {
+		return false
+	}
+	l := strings.ToLower(s)
+	return strings.Contains(l, "debug") || strings.HasPrefix(l, "here") || strings.Contains(s, "%#v") ||
+		strings.Contains(s, "%+v") || strings.Contains(l, ">>>") || strings.Contains(l, "xxx")
+}
