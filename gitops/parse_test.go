@@ -14,8 +14,8 @@ func TestParseDiff(t *testing.T) {
 		{"empty", "", nil},
 		{"modified", "diff --git a/x b/x\nindex 1..2 100644\n--- a/x\n+++ b/x\n@@ -1,3 +1,3 @@ func f\n a\n-b\n+B\n c\n",
 			[]*FileDiff{{OldPath: "x", NewPath: "x", Status: StatusModified, OldMode: "100644", NewMode: "100644",
-				Hunks:   []Hunk{{OldStart: 1, OldLines: 3, NewStart: 1, NewLines: 3, Section: "func f", Body: " a\n-b\n+B\n c\n"}},
-				Added:   []int{2}, Removed: []int{2}}}},
+				Hunks: []Hunk{{OldStart: 1, OldLines: 3, NewStart: 1, NewLines: 3, Section: "func f", Body: " a\n-b\n+B\n c\n"}},
+				Added: []int{2}, Removed: []int{2}}}},
 		{"pure rename then mode change", "diff --git a/old b/new\nsimilarity index 100%\nrename from old\nrename to new\ndiff --git a/m b/m\nold mode 100644\nnew mode 100755\n",
 			[]*FileDiff{
 				{OldPath: "old", NewPath: "new", Status: StatusRenamed},
