@@ -181,7 +181,7 @@ func checkDiscards(pass *axes.Pass, g *axes.GoFile, imports map[string]string, f
 		switch fun := call.Fun.(type) {
 		case *ast.Ident:
 			if !g.IsTest && pkgFuncs[fun.Name] {
-				return &discard{what: fun.Name, own: true, msg: fun.Name + " returns an error that is dropped here, so its failure " +
+				return &discard{what: fun.Name, own: true, msg: "the error returned by " + fun.Name + " is dropped here, so its failure " +
 					"goes unnoticed; handle or return it."}
 			}
 		case *ast.SelectorExpr:
@@ -208,7 +208,7 @@ func checkDiscards(pass *axes.Pass, g *axes.GoFile, imports map[string]string, f
 				return &discard{what: x + "." + m, msg: "the error from " + m + " is dropped, so a failed write to the " +
 					"database goes unnoticed; check it."}
 			case recv != "" && x == recv && pkgFuncs[recvType+"."+m]:
-				return &discard{what: x + "." + m, own: true, msg: x + "." + m + " returns an error that is dropped here, so its " +
+				return &discard{what: x + "." + m, own: true, msg: "the error returned by " + x + "." + m + " is dropped here, so its " +
 					"failure goes unnoticed; handle or return it."}
 			}
 		}

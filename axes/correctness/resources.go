@@ -114,6 +114,10 @@ func closedOrHandedOff(scope ast.Node, def *ast.AssignStmt, name string, imports
 		}
 		return false
 	}
+	reads := func(call *ast.CallExpr) bool {
+		p, f := pkgFunc(imports, call.Fun)
+		return readerFuncs[p+"."+f] || p == "fmt" || p == "log" || p == "errors"
+	}
 	done := false
 	ast.Inspect(scope, func(n ast.Node) bool {
 		if done || n == def {
@@ -126,8 +130,7 @@ func closedOrHandedOff(scope ast.Node, def *ast.AssignStmt, name string, imports
 				done = true
 			}
 		case *ast.CallExpr:
-			p, f := pkgFunc(imports, n.Fun)
-			if readerFuncs[p+"."+f] || p == "fmt" || p == "log" || p == "errors" {
+			if reads(n) {
 				return true
 			}
 			for _, a := range n.Args {
@@ -137,7 +140,7 @@ func closedOrHandedOff(scope ast.Node, def *ast.AssignStmt, name string, imports
 			}
 		case *ast.ReturnStmt:
 			for _, r := range n.Results {
-				if containsResp(r, isResp) {
+				if containsResp(r, isResp, reads) {
 					done = true
 				}
 			}
@@ -176,11 +179,17 @@ func unparen(e ast.Expr) ast.Expr {
 	}
 }
 
-func containsResp(e ast.Expr, isResp func(ast.Expr) bool) bool {
+func containsResp(e ast.Expr, isResp func(ast.Expr) bool, reads func(*ast.CallExpr) bool) bool {
 	found := false
 	ast.Inspect(e, func(n ast.Node) bool {
+		if call, ok := n.(*ast.CallExpr); ok && reads(call) {
+			return false // io.ReadAll(resp.Body) reads the body; it hands nothing off
+		}
 		if x, ok := n.(ast.Expr); ok && isResp(x) {
 			found = true
+		}
+		if _, ok := n.(*ast.SelectorExpr); ok {
+			return false // resp.StatusCode reads a field; it hands nothing off
 		}
 		return !found
 	})
