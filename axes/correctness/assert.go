@@ -100,6 +100,14 @@ func checkAssertions(pass *axes.Pass, g *axes.GoFile, fd *ast.FuncDecl) {
 				}
 			}
 		case *ast.AssignStmt:
+			if len(n.Rhs) == 1 {
+				// m := x.(map[string]any) and m, ok := x.(map[string]any)
+				if ta, ok := n.Rhs[0].(*ast.TypeAssertExpr); ok && ta.Type != nil && isContainerType(ta.Type) {
+					if id, ok := n.Lhs[0].(*ast.Ident); ok {
+						untyped[id.Name] = true
+					}
+				}
+			}
 			for i, r := range n.Rhs {
 				if i >= len(n.Lhs) || len(n.Lhs) != len(n.Rhs) {
 					break
