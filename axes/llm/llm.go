@@ -1,0 +1,265 @@
+// Package llm is the optional model-based reviewer of fiveaxis: one checker
+// per axis ("correctness/llm", ...) that sends the PR's diff to any
+// OpenAI-compatible chat-completions server (OpenAI, Azure OpenAI, Ollama,
+// vLLM, llama.cpp server, LocalAI) through github.com/sashabaranov/go-openai,
+// plus the model-free security/prompt-injection checker.
+//
+// What it guarantees:
+//
+//   - The verdict stays with the rules. Model findings are capped at
+//     severity warning, so they can never block or unblock a merge; a model
+//     failure never fails the review (the checker notes "LLM unavailable" and
+//     returns nil). The checkers cannot see the heuristic findings of the same
+//     run, since all checkers run concurrently, so "a heuristic agrees" cannot
+//     be established and the cap is unconditional.
+//   - PR text is data. Title, body and diff go into delimited data sections
+//     (see package prompts); phrases that address a reviewer are reported by
+//     PromptInjection, which needs no model.
+//   - Secrets never leave: every hunk and the PR text pass through a Redactor
+//     (gitleaks rules, PEM private keys, high-entropy tokens); .env files and
+//     files matching Config.NeverSend are not sent at all.
+//   - Token budget and honest coverage. One plan is made per review and
+//     shared by the five axis checkers: the diff is cut into chunks (a file,
+//     or groups of its hunks when the file is large), ranked by risk (file
+//     kind, security-sensitive names, churn), and the riskiest chunks are
+//     sent first while the whole review's input tokens, counted offline with
+//     tiktoken, stay within Config.Budget. The review says how many files the
+//     model saw and how many tokens it cost.
+//   - Incremental reviews. Results are cached per (prompt version, model,
+//     axis, hash of the chunk), so a re-push sends only changed chunks.
+//     Chunks left out for lack of budget are remembered as deferred and are
+//     not sent on later pushes either, unless they change.
+//
+// The per-review plan is keyed by the *axes.Input that axes.Run shares
+// between all checkers of one run; the key is a weak pointer, so a plan is
+// dropped when its run is garbage collected.
+package llm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+	"weak"
+
+	openai "github.com/sashabaranov/go-openai"
+	"github.com/tiktoken-go/tokenizer"
+
+	"github.com/fiveaxis/fiveaxis/axes"
+)
+
+// Config configures the model. Zero values mean the defaults given below.
+type Config struct {
+	// BaseURL is the API base, e.g. https://api.openai.com/v1 (default),
+	// http://localhost:11434/v1 for Ollama, or the Azure resource endpoint.
+	BaseURL string
+	// Model is the model name, or the deployment name on Azure. Default
+	// gpt-4o-mini on OpenAI; required with a custom BaseURL.
+	Model string
+	// APIKey is the bearer token (api-key on Azure). Local servers need none.
+	APIKey string
+	// Organization is the OpenAI organization header, if any.
+	Organization string
+	// Azure selects Azure OpenAI: BaseURL is the resource endpoint and Model
+	// the deployment.
+	Azure bool
+	// AzureAPIVersion is the api-version query parameter (default
+	// 2024-10-21, which supports structured outputs).
+	AzureAPIVersion string
+	// Budget is the input-token budget of one whole review, all axes
+	// together (default 60000).
+	Budget int
+	// NeverSend lists path globs (axes.MatchPath syntax) whose content is
+	// never sent.
+	NeverSend []string
+	// RequestTimeout limits each HTTP attempt (default 60s).
+	RequestTimeout time.Duration
+	// ReviewTimeout limits the model work of one review (default 3m). The
+	// checker also stops early enough to return before its own deadline.
+	ReviewTimeout time.Duration
+	// Concurrency caps concurrent model requests across all reviews of the
+	// process (default 4).
+	Concurrency int
+	// MaxRequestTokens caps the input tokens of one request (default 16000).
+	MaxRequestTokens int
+	// MaxRetries is how often a 429, a 5xx or a transport error is retried
+	// (default 3).
+	MaxRetries int
+	// RetryDelay is the first backoff delay, doubled on each retry (default
+	// 1s). Retry-After overrides it.
+	RetryDelay time.Duration
+	// HTTPClient is the client to use; nil means a new http.Client.
+	HTTPClient *http.Client
+	// Logger receives debug and error logs; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Defaults.
+const (
+	DefaultBudget           = 60000
+	DefaultModel            = "gpt-4o-mini"
+	DefaultAzureAPIVersion  = "2024-10-21"
+	DefaultRequestTimeout   = 60 * time.Second
+	DefaultReviewTimeout    = 3 * time.Minute
+	DefaultConcurrency      = 4
+	DefaultMaxRequestTokens = 16000
+	DefaultMaxRetries       = 3
+)
+
+// Enabled reports whether cfg turns the model on: a key or a URL is set.
+func Enabled(cfg Config) bool { return cfg.APIKey != "" || cfg.BaseURL != "" }
+
+func (c Config) withDefaults() Config {
+	if c.Budget <= 0 {
+		c.Budget = DefaultBudget
+	}
+	if c.Model == "" && c.BaseURL == "" && !c.Azure {
+		c.Model = DefaultModel
+	}
+	if c.AzureAPIVersion == "" {
+		c.AzureAPIVersion = DefaultAzureAPIVersion
+	}
+	if c.RequestTimeout <= 0 {
+		c.RequestTimeout = DefaultRequestTimeout
+	}
+	if c.ReviewTimeout <= 0 {
+		c.ReviewTimeout = DefaultReviewTimeout
+	}
+	if c.Concurrency <= 0 {
+		c.Concurrency = DefaultConcurrency
+	}
+	if c.MaxRequestTokens <= 0 {
+		c.MaxRequestTokens = DefaultMaxRequestTokens
+	}
+	if c.MaxRetries < 0 {
+		c.MaxRetries = 0
+	} else if c.MaxRetries == 0 {
+		c.MaxRetries = DefaultMaxRetries
+	}
+	if c.RetryDelay <= 0 {
+		c.RetryDelay = time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}
+
+// Validate checks a configuration before use.
+func (c Config) Validate() error {
+	if !Enabled(c) {
+		return errors.New("llm: neither an API key nor a URL is configured")
+	}
+	if c.Model == "" && (c.BaseURL != "" || c.Azure) {
+		return errors.New("llm: a model (the deployment name on Azure) is required with a custom URL")
+	}
+	if c.Azure && c.BaseURL == "" {
+		return errors.New("llm: Azure needs the resource endpoint as the URL")
+	}
+	if c.Budget < 0 {
+		return errors.New("llm: budget must not be negative")
+	}
+	return nil
+}
+
+// Reviewer is the model client with its budget planner, cache, redactor and
+// global concurrency limit. One Reviewer serves every review of a process.
+type Reviewer struct {
+	cfg      Config
+	client   *openai.Client
+	store    Store
+	codec    tokenizer.Codec
+	redactor *Redactor
+	sem      chan struct{}
+	log      *slog.Logger
+	// format is the response-format level the server accepts (formatSchema
+	// until it rejects one).
+	format atomic.Int32
+
+	mu    sync.Mutex
+	plans map[weak.Pointer[axes.Input]]*plan
+}
+
+// New returns a Reviewer for cfg, caching in store (nil means an in-memory
+// store).
+func New(cfg Config, store Store) (*Reviewer, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	codec, err := tokenizer.Get(tokenizer.O200kBase)
+	if err != nil {
+		return nil, fmt.Errorf("llm: tokenizer: %w", err)
+	}
+	red, err := NewRedactor()
+	if err != nil {
+		return nil, err
+	}
+	if store == nil {
+		store = NewMemoryStore()
+	}
+	return &Reviewer{
+		cfg:      cfg,
+		client:   newClient(cfg),
+		store:    store,
+		codec:    codec,
+		redactor: red,
+		sem:      make(chan struct{}, cfg.Concurrency),
+		log:      cfg.Logger,
+		plans:    map[weak.Pointer[axes.Input]]*plan{},
+	}, nil
+}
+
+// Model returns the configured model name.
+func (r *Reviewer) Model() string { return r.cfg.Model }
+
+// Checkers returns one checker per axis, "<axis>/llm", in axis order. They
+// share this Reviewer's per-review plan and budget.
+func (r *Reviewer) Checkers() []*axes.Checker {
+	out := make([]*axes.Checker, 0, len(axes.All))
+	for _, a := range axes.All {
+		out = append(out, &axes.Checker{
+			Name: string(a) + "/llm",
+			Doc: fmt.Sprintf("Model review of the %s axis. ", a) +
+				"An OpenAI-compatible model reads the riskiest changed hunks within the token budget and reports what the rules cannot see. " +
+				"Its findings are warnings at most: the verdict stays with the rules.",
+			Axis:     a,
+			Severity: axes.SeverityWarning,
+			Run: func(ctx context.Context, pass *axes.Pass) error {
+				r.runAxis(ctx, pass, a)
+				return nil
+			},
+		})
+	}
+	return out
+}
+
+// planFor returns the plan shared by all checkers of the run that owns in.
+func (r *Reviewer) planFor(in *axes.Input) *plan {
+	key := weak.Make(in)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if p, ok := r.plans[key]; ok {
+		return p
+	}
+	p := &plan{}
+	r.plans[key] = p
+	runtime.AddCleanup(in, func(k weak.Pointer[axes.Input]) {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		delete(r.plans, k)
+	}, key)
+	return p
+}
+
+// pendingPlans returns how many plans are alive (for tests).
+func (r *Reviewer) pendingPlans() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.plans)
+}
