@@ -1,0 +1,377 @@
+package security
+
+import (
+	"context"
+	"fmt"
+	"go/ast"
+	"go/token"
+	"regexp"
+	"strings"
+
+	"github.com/fiveaxis/fiveaxis/axes"
+)
+
+// SQLInjection reports SQL statements built from non-constant strings.
+var SQLInjection = &axes.Checker{
+	Name: "security/sql-injection",
+	Doc: `SQL must not be built by formatting or concatenating values into the statement. A query built with fmt.Sprintf or + from a variable lets a crafted value change the statement (SQL injection); pass values as query parameters ($1, ?) and choose identifiers such as column names from a fixed allow-list.
+
+Integer verbs (%d), constants and strconv conversions are not reported.`,
+	Axis:     axes.Security,
+	Severity: axes.SeverityError,
+	Run:      runSQLInjection,
+}
+
+var (
+	sqlLike = regexp.MustCompile(`(?is)\bselect\b.+\bfrom\b|\binsert\s+into\b|\bupdate\s+\S+\s+set\b|\bdelete\s+from\b|\bwhere\s+[\w."]+\s*(=|<|>|!=|\blike\b|\bilike\b|\bin\b|\bis\b|\bbetween\b)|\border\s+by\s+[\w."]+|\bvalues\s*\(|\b(create|drop|alter|truncate)\s+table\b`)
+	// condLike matches SQL condition fragments passed to query builders.
+	condLike = regexp.MustCompile(`(?i)(=|<|>|\blike\b|\bin\s*\()\s*'?%?%?$`)
+	// identBefore matches the text before an interpolation that puts it in
+	// an identifier position (a table or column name).
+	identBefore = regexp.MustCompile(`(?i)(\bfrom|\bjoin|\binto|\bupdate|\btable|\bby|\.|")\s*"?$`)
+	verbRE      = regexp.MustCompile(`%[-+# 0]*(\*|\d+)?(\.(\*|\d+))?[a-zA-Z%]`)
+)
+
+// sqlMethods are methods whose arguments are SQL text.
+var sqlMethods = map[string]bool{
+	"Query": true, "QueryContext": true, "QueryRow": true, "QueryRowContext": true,
+	"Exec": true, "ExecContext": true, "Prepare": true, "PrepareContext": true,
+	"Get": true, "GetContext": true, "Select": true, "SelectContext": true,
+	"Queryx": true, "QueryRowx": true, "QueryxContext": true, "QueryRowxContext": true,
+	"MustExec": true, "MustExecContext": true, "NamedExec": true, "NamedQuery": true,
+	"NamedExecContext": true, "NamedQueryContext": true, "Raw": true, "SendBatch": true,
+}
+
+// condMethods are query-builder methods that take SQL condition text.
+var condMethods = map[string]bool{"Where": true, "Or": true, "Not": true, "Having": true, "Order": true, "Joins": true}
+
+// taint describes a non-constant SQL string.
+type taint struct {
+	from, to int    // lines of the expression or assignment that built it
+	how      string // "fmt.Sprintf" or "concatenation"
+	operand  string // the name of an interpolated value, if known
+	strong   bool   // the value lands in a quoted or value position
+	cond     bool   // only a condition fragment, without SQL keywords
+}
+
+type sqlScan struct {
+	pass    *axes.Pass
+	g       *axes.GoFile
+	imports map[string]string
+	consts  map[string]bool
+	vars    map[string]*taint // variables holding tainted SQL
+	sqlVars map[string]bool   // variables holding constant SQL text
+	done    map[*taint]bool
+}
+
+func runSQLInjection(ctx context.Context, pass *axes.Pass) error {
+	for _, g := range pass.ChangedGoFiles(false) {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		s := &sqlScan{pass: pass, g: g, imports: importNames(g.AST), consts: fileConsts(g.AST)}
+		funcs(g.AST, func(_ *ast.FuncDecl, body *ast.BlockStmt) {
+			s.vars, s.sqlVars, s.done = map[string]*taint{}, map[string]bool{}, map[*taint]bool{}
+			s.scan(body)
+			// Quoted interpolation is reported even when the sink is not
+			// in sight (a helper that returns the statement).
+			for _, t := range s.vars {
+				if t.strong && !t.cond && !s.done[t] {
+					s.report(t, "")
+				}
+			}
+		})
+	}
+	return nil
+}
+
+func (s *sqlScan) scan(body ast.Node) {
+	ast.Inspect(body, func(n ast.Node) bool {
+		switch st := n.(type) {
+		case *ast.AssignStmt:
+			if len(st.Lhs) != len(st.Rhs) {
+				return true
+			}
+			for i, lhs := range st.Lhs {
+				id, ok := lhs.(*ast.Ident)
+				if !ok {
+					continue
+				}
+				rhs := st.Rhs[i]
+				if st.Tok == token.ADD_ASSIGN {
+					if prev := s.vars[id.Name]; prev != nil {
+						continue
+					}
+					if s.sqlVars[id.Name] && !s.isConst(rhs) {
+						from, to := span(s.g, st)
+						t := &taint{from: from, to: to, how: "concatenation", operand: firstOperand(rhs, s), strong: quotedConcat(rhs, s)}
+						s.vars[id.Name] = t
+						continue
+					}
+				}
+				if t := s.taintOf(rhs); t != nil {
+					from, to := span(s.g, st)
+					if t.from == 0 || t.from >= from {
+						t.from, t.to = from, to
+					}
+					s.vars[id.Name] = t
+					continue
+				}
+				if str, ok := stringLit(rhs); ok && sqlLike.MatchString(str) {
+					s.sqlVars[id.Name] = true
+				}
+			}
+		case *ast.ValueSpec:
+			for i, id := range st.Names {
+				if i < len(st.Values) {
+					if t := s.taintOf(st.Values[i]); t != nil {
+						t.from, t.to = span(s.g, st)
+						s.vars[id.Name] = t
+					}
+				}
+			}
+		case *ast.CallExpr:
+			name := calleeName(st)
+			if _, isSel := st.Fun.(*ast.SelectorExpr); !isSel {
+				return true
+			}
+			if p, _ := pkgFunc(s.imports, st); p != "" {
+				return true // a package function such as fmt.Sprintf, not a method
+			}
+			if !sqlMethods[name] && !condMethods[name] {
+				return true
+			}
+			for _, a := range st.Args {
+				t := s.vars[identName(a)]
+				if t == nil {
+					t = s.taintOf(a)
+					if t != nil {
+						t.from, t.to = span(s.g, a)
+					}
+				}
+				if t == nil || s.done[t] || (t.cond && !condMethods[name]) {
+					continue
+				}
+				s.report(t, name)
+			}
+		}
+		return true
+	})
+}
+
+func identName(e ast.Expr) string {
+	if id, ok := e.(*ast.Ident); ok {
+		return id.Name
+	}
+	return ""
+}
+
+func (s *sqlScan) report(t *taint, sink string) {
+	s.done[t] = true
+	if !s.pass.AddedIn(s.g.Path, t.from, t.to) {
+		return
+	}
+	sev := axes.SeverityError
+	if !t.strong {
+		sev = axes.SeverityWarning
+	}
+	what := "a value"
+	if t.operand != "" {
+		what = t.operand
+	}
+	msg := fmt.Sprintf("This SQL statement is built by %s with %s, so a crafted value can rewrite the query (SQL injection); pass it as a query parameter ($1 or ?) instead.", t.how, what)
+	if !t.strong {
+		msg = fmt.Sprintf("This SQL statement interpolates %s by %s into an identifier position; if it can come from a request this is SQL injection, so pick identifiers from a fixed allow-list and pass values as parameters.", what, t.how)
+	}
+	_ = sink
+	s.pass.Report(axes.Finding{Path: s.g.Path, Line: t.from, EndLine: t.to, Severity: sev, Message: msg})
+}
+
+func (s *sqlScan) isConst(e ast.Expr) bool {
+	if isConstExpr(e, s.consts) {
+		return true
+	}
+	return s.safeValue(e)
+}
+
+// safeValue reports whether e cannot carry SQL syntax: numeric conversions,
+// lengths, quoting helpers and placeholder lists.
+func (s *sqlScan) safeValue(e ast.Expr) bool {
+	switch t := e.(type) {
+	case *ast.CallExpr:
+		if p, name := pkgFunc(s.imports, t); p == "strconv" || p == "strings" && (name == "Join" || name == "Repeat") {
+			return true
+		}
+		name := strings.ToLower(calleeName(t))
+		if name == "len" || name == "cap" || strings.Contains(name, "quote") || strings.Contains(name, "placeholder") || strings.HasPrefix(name, "int") || strings.HasPrefix(name, "float") {
+			return true
+		}
+	case *ast.Ident:
+		n := strings.ToLower(t.Name)
+		return strings.Contains(n, "placeholder") || s.sqlVars[t.Name]
+	}
+	return false
+}
+
+// taintOf returns the taint of an expression that builds SQL text from
+// non-constant parts, or nil.
+func (s *sqlScan) taintOf(e ast.Expr) *taint {
+	switch t := e.(type) {
+	case *ast.ParenExpr:
+		return s.taintOf(t.X)
+	case *ast.Ident:
+		return s.vars[t.Name]
+	case *ast.CallExpr:
+		p, name := pkgFunc(s.imports, t)
+		if p != "fmt" || (name != "Sprintf" && name != "Sprint") || len(t.Args) < 2 || name == "Sprint" {
+			return nil
+		}
+		format, ok := s.literalText(t.Args[0])
+		if !ok {
+			return nil
+		}
+		isSQL := sqlLike.MatchString(format)
+		verbs := verbRE.FindAllStringIndex(format, -1)
+		argi := 1
+		var res *taint
+		for _, v := range verbs {
+			verb := format[v[0]:v[1]]
+			if verb == "%%" {
+				continue
+			}
+			if strings.Contains(verb, "*") {
+				argi++
+			}
+			if argi >= len(t.Args) {
+				break
+			}
+			arg := t.Args[argi]
+			argi++
+			switch verb[len(verb)-1] {
+			case 'd', 'f', 'g', 'e', 't', 'b', 'o', 'c', 'x', 'X', 'U':
+				continue
+			}
+			if s.isConst(arg) {
+				continue
+			}
+			before := format[:v[0]]
+			cond := !isSQL && condLike.MatchString(before)
+			if !isSQL && !cond {
+				continue
+			}
+			strong := !identBefore.MatchString(before)
+			if res == nil || strong && !res.strong {
+				res = &taint{how: "fmt.Sprintf", operand: exprText(arg), strong: strong, cond: cond}
+			}
+		}
+		return res
+	case *ast.BinaryExpr:
+		if t.Op != token.ADD {
+			return nil
+		}
+		ops := flattenAdd(t)
+		var text strings.Builder
+		for _, op := range ops {
+			if str, ok := s.literalText(op); ok {
+				text.WriteString(str)
+			}
+		}
+		full := text.String()
+		isSQL := sqlLike.MatchString(full)
+		var res *taint
+		before := ""
+		for _, op := range ops {
+			if str, ok := s.literalText(op); ok {
+				before += str
+				continue
+			}
+			if inner := s.vars[identName(op)]; inner != nil {
+				return inner
+			}
+			if s.isConst(op) {
+				before += "?"
+				continue
+			}
+			cond := !isSQL && condLike.MatchString(before)
+			if !isSQL && !cond {
+				before += "?"
+				continue
+			}
+			strong := !identBefore.MatchString(before)
+			if res == nil || strong && !res.strong {
+				res = &taint{how: "concatenation", operand: exprText(op), strong: strong, cond: cond}
+			}
+			before += "?"
+		}
+		return res
+	}
+	return nil
+}
+
+// literalText returns the text of a string literal or of a constant SQL
+// variable's literal (unknown text for the latter is returned as "SELECT").
+func (s *sqlScan) literalText(e ast.Expr) (string, bool) {
+	if str, ok := stringLit(e); ok {
+		return str, true
+	}
+	if id, ok := e.(*ast.Ident); ok && s.sqlVars[id.Name] {
+		return "SELECT x FROM t WHERE ", true
+	}
+	return "", false
+}
+
+func flattenAdd(e ast.Expr) []ast.Expr {
+	if b, ok := e.(*ast.BinaryExpr); ok && b.Op == token.ADD {
+		return append(flattenAdd(b.X), flattenAdd(b.Y)...)
+	}
+	if p, ok := e.(*ast.ParenExpr); ok {
+		return flattenAdd(p.X)
+	}
+	return []ast.Expr{e}
+}
+
+func firstOperand(e ast.Expr, s *sqlScan) string {
+	for _, op := range flattenAdd(e) {
+		if !s.isConst(op) {
+			return exprText(op)
+		}
+	}
+	return ""
+}
+
+// quotedConcat reports whether a concatenation puts a non-constant operand
+// in a quoted or value position.
+func quotedConcat(e ast.Expr, s *sqlScan) bool {
+	before := ""
+	for _, op := range flattenAdd(e) {
+		if str, ok := stringLit(op); ok {
+			before += str
+			continue
+		}
+		if !s.isConst(op) {
+			return !identBefore.MatchString(before)
+		}
+	}
+	return false
+}
+
+// exprText renders a short expression such as term, req.Name or
+// r.FormValue("q") for messages.
+func exprText(e ast.Expr) string {
+	switch t := e.(type) {
+	case *ast.Ident:
+		return t.Name
+	case *ast.SelectorExpr:
+		if x := exprText(t.X); x != "" {
+			return x + "." + t.Sel.Name
+		}
+		return t.Sel.Name
+	case *ast.CallExpr:
+		if f := exprText(t.Fun); f != "" {
+			return f + "(…)"
+		}
+	case *ast.IndexExpr:
+		return exprText(t.X) + "[…]"
+	}
+	return ""
+}
