@@ -29,7 +29,21 @@ var codeHint = regexp.MustCompile(`:=|[^=!<>]=[^=]|\(.*\)|[{};]$|^[})]|\+\+|--$|
 
 func runCommentedOutCode(ctx context.Context, pass *axes.Pass) error {
 	for _, g := range pass.ChangedGoFiles(true) {
+		var bodies []*ast.BlockStmt
+		for _, d := range g.AST.Decls {
+			if fd, ok := d.(*ast.FuncDecl); ok && fd.Body != nil {
+				bodies = append(bodies, fd.Body)
+			}
+		}
 		for _, cg := range g.AST.Comments {
+			// Inside a function body, indentation is the code's own; outside,
+			// an indented line is a doc-comment example.
+			inBody := false
+			for _, b := range bodies {
+				if b.Pos() < cg.Pos() && cg.End() < b.End() {
+					inBody = true
+				}
+			}
 			var run []*ast.Comment
 			flush := func() {
 				defer func() { run = nil }()
@@ -54,7 +68,7 @@ func runCommentedOutCode(ctx context.Context, pass *axes.Pass) error {
 						"the code around it changes; delete it (version control keeps the history)."})
 			}
 			for _, c := range cg.List {
-				if isCodeLine(c) {
+				if isCodeLine(c, inBody) {
 					run = append(run, c)
 					continue
 				}
@@ -75,7 +89,7 @@ func commentText(c *ast.Comment) string {
 // isCodeLine reports whether a comment line could be a line of code: a
 // "//" comment, not a directive, not indented like a doc example, with
 // code punctuation.
-func isCodeLine(c *ast.Comment) bool {
+func isCodeLine(c *ast.Comment, inBody bool) bool {
 	if !strings.HasPrefix(c.Text, "//") {
 		return false
 	}
@@ -84,7 +98,7 @@ func isCodeLine(c *ast.Comment) bool {
 		strings.HasPrefix(raw, "export ") || strings.HasPrefix(raw, " +build") {
 		return false
 	}
-	if strings.HasPrefix(raw, "\t") || strings.HasPrefix(raw, "  ") {
+	if !inBody && (strings.HasPrefix(raw, "\t") || strings.HasPrefix(raw, "  ")) {
 		return false // an indented example in a doc comment
 	}
 	t := strings.TrimSpace(raw)
