@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
+	"reflect"
 	"regexp"
 	"strings"
 	"time"
@@ -105,11 +107,14 @@ const (
 var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 
 // expandEnv replaces ${NAME} with the variable's value. A reference to an
-// unset variable is an error naming the line.
+// unset variable is an error naming the line. Comment lines are left alone.
 func expandEnv(data []byte, getenv func(string) (string, bool)) ([]byte, error) {
 	var firstErr error
 	lines := bytes.Split(data, []byte("\n"))
 	for i, l := range lines {
+		if bytes.HasPrefix(bytes.TrimSpace(l), []byte("#")) {
+			continue
+		}
 		lines[i] = envRef.ReplaceAllFunc(l, func(m []byte) []byte {
 			name := string(envRef.FindSubmatch(m)[1])
 			v, ok := getenv(name)
@@ -133,9 +138,39 @@ func parseConfig(data []byte, getenv func(string) (string, bool)) (*Config, erro
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
-		return nil, errors.New(strings.TrimPrefix(strings.ReplaceAll(err.Error(), "\n", ";"), "yaml: "))
+		return nil, errors.New(yamlErrorText(err))
 	}
 	return c, nil
+}
+
+var unknownField = regexp.MustCompile(`field (\S+) not found in type main\.(\w+)`)
+
+// yamlErrorText rewrites a yaml.v3 error for people: one line, "unknown key"
+// instead of Go type names, and a hint when a secret was put in the file.
+func yamlErrorText(err error) string {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	msg = strings.TrimPrefix(msg, "unmarshal errors:\n")
+	msg = strings.ReplaceAll(strings.TrimSpace(msg), "\n", "; ")
+	return unknownField.ReplaceAllStringFunc(msg, func(m string) string {
+		sub := unknownField.FindStringSubmatch(m)
+		key, section := sub[1], sectionOf[sub[2]]
+		if section != "" {
+			key = section + "." + key
+		}
+		text := fmt.Sprintf("unknown key %q", key)
+		if strings.Contains(key, "token") || strings.Contains(key, "secret") || strings.Contains(key, "key") || strings.Contains(key, "password") {
+			text += " (secrets are never read from the file: use FIVEAXIS_GITEA_TOKEN, FIVEAXIS_WEBHOOK_SECRET, FIVEAXIS_LLM_API_KEY or their _FILE forms)"
+		} else {
+			text += " (every key: fiveaxis config example)"
+		}
+		return text
+	})
+}
+
+// sectionOf maps the Go type of a config section to its YAML key.
+var sectionOf = map[string]string{
+	"GiteaConfig": "gitea", "ReviewConfig": "review", "LLMConfig": "llm",
+	"QueueConfig": "queue", "SweepConfig": "sweep", "LogConfig": "log",
 }
 
 // loadConfig reads the config file (path, or FIVEAXIS_CONFIG when path is
@@ -161,22 +196,29 @@ func loadConfig(path string, getenv func(string) (string, bool)) (*Config, error
 	return c, nil
 }
 
-// applyEnv overrides settings with FIVEAXIS_* variables and reads secrets
-// from the environment or from *_FILE paths.
+// applyEnv overrides settings with FIVEAXIS_* variables (one per key: see
+// envName; lists are comma-separated) and reads secrets from the environment
+// or from *_FILE paths. The database URL may also come from
+// FIVEAXIS_DATABASE_FILE, since it may hold a password.
 func (c *Config) applyEnv(getenv func(string) (string, bool)) error {
-	str := func(name string, dst *string) {
-		if v, ok := getenv(name); ok && v != "" {
-			*dst = v
+	root := reflect.ValueOf(c).Elem()
+	for _, f := range configFields() {
+		name := envName(f.Key)
+		v, ok := getenv(name)
+		if !ok || v == "" {
+			continue
+		}
+		if err := setFromString(root.FieldByIndex(f.Index), v); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
 		}
 	}
-	str("FIVEAXIS_DATA_DIR", &c.DataDir)
-	str("FIVEAXIS_DATABASE", &c.Database)
-	str("FIVEAXIS_LISTEN", &c.Listen)
-	str("FIVEAXIS_GITEA_URL", &c.Gitea.URL)
-	str("FIVEAXIS_LLM_URL", &c.LLM.URL)
-	str("FIVEAXIS_LLM_MODEL", &c.LLM.Model)
-	str("FIVEAXIS_LOG_LEVEL", &c.Log.Level)
-	str("FIVEAXIS_LOG_FORMAT", &c.Log.Format)
+	if c.Database == "" {
+		v, err := secretFromEnv("FIVEAXIS_DATABASE", getenv)
+		if err != nil {
+			return err
+		}
+		c.Database = v
+	}
 	for _, s := range []struct {
 		name string
 		dst  *string
@@ -277,15 +319,93 @@ func (c *Config) validate() error {
 	return nil
 }
 
-// redacted returns the config as YAML with secrets shown only as set or unset.
+// redacted returns the config as YAML with secrets shown only as set or
+// unset, and the password of the database URL replaced.
 func (c Config) redacted() string {
-	out, _ := yaml.Marshal(c)
+	c.Database = redactURL(c.Database)
+	var out bytes.Buffer
+	enc := yaml.NewEncoder(&out)
+	enc.SetIndent(2)
+	_ = enc.Encode(c) // a plain struct always encodes
 	mark := func(v string) string {
 		if v == "" {
 			return "(unset)"
 		}
 		return "(set, redacted)"
 	}
-	return string(out) + fmt.Sprintf("# secrets (from the environment only)\n# FIVEAXIS_GITEA_TOKEN: %s\n# FIVEAXIS_WEBHOOK_SECRET: %s\n# FIVEAXIS_LLM_API_KEY: %s\n",
+	return out.String() + fmt.Sprintf("# secrets (from the environment only)\n# FIVEAXIS_GITEA_TOKEN: %s\n# FIVEAXIS_WEBHOOK_SECRET: %s\n# FIVEAXIS_LLM_API_KEY: %s\n",
 		mark(c.Secrets.GiteaToken), mark(c.Secrets.WebhookSecret), mark(c.Secrets.LLMAPIKey))
+}
+
+// redactURL replaces the password of a URL with "xxxxx".
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	if _, ok := u.User.Password(); !ok {
+		return s
+	}
+	return u.Redacted()
+}
+
+// secretValues returns every secret value of c that must never be logged:
+// the tokens and keys, and the database password.
+func (c Config) secretValues() []string {
+	var out []string
+	for _, v := range []string{c.Secrets.GiteaToken, c.Secrets.WebhookSecret, c.Secrets.LLMAPIKey} {
+		if v != "" {
+			out = append(out, v)
+		}
+	}
+	if u, err := url.Parse(c.Database); err == nil && u.User != nil {
+		if p, ok := u.User.Password(); ok && p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Roles for requireFor: what a command needs beyond a valid file.
+const (
+	roleServe  = "serve"  // webhook receiver (and in-process workers)
+	roleWorker = "worker" // queue worker or sweep
+)
+
+// requireFor checks that c has what the role needs to start, with errors
+// that say which variable or key to set.
+func (c *Config) requireFor(role string) error {
+	var missing []string
+	if c.Gitea.URL == "" {
+		missing = append(missing, "gitea.url (or FIVEAXIS_GITEA_URL) is not set")
+	} else if u, err := url.Parse(c.Gitea.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		missing = append(missing, fmt.Sprintf("gitea.url %q is not an http(s) URL", c.Gitea.URL))
+	}
+	if c.Secrets.GiteaToken == "" {
+		missing = append(missing, "the Gitea token is not set: set FIVEAXIS_GITEA_TOKEN or FIVEAXIS_GITEA_TOKEN_FILE")
+	}
+	if role == roleServe && c.Secrets.WebhookSecret == "" {
+		missing = append(missing, "the webhook secret is not set: set FIVEAXIS_WEBHOOK_SECRET or FIVEAXIS_WEBHOOK_SECRET_FILE")
+	}
+	if c.LLM.URL != "" && c.Secrets.LLMAPIKey == "" && !isLocalURL(c.LLM.URL) {
+		missing = append(missing, "llm.url is set but the key is not: set FIVEAXIS_LLM_API_KEY or FIVEAXIS_LLM_API_KEY_FILE")
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("%s needs: %s", role, strings.Join(missing, "; "))
+	}
+	return nil
+}
+
+// isLocalURL reports whether a URL points at this host, where a model server
+// (such as a local llama.cpp or Ollama) often needs no key.
+func isLocalURL(s string) bool {
+	u, err := url.Parse(s)
+	if err != nil {
+		return false
+	}
+	switch u.Hostname() {
+	case "localhost", "127.0.0.1", "::1":
+		return true
+	}
+	return false
 }
