@@ -155,13 +155,13 @@ func TestConfigEnvOverrides(t *testing.T) {
 	b := setupConfig(t)
 	path := b.file(t, "c.yaml", "listen: :1\nreview:\n  max_behind: 3\nsweep:\n  repos: [a/b]\n")
 	b.env = map[string]string{
-		"FIVEAXIS_LISTEN":                ":2",
-		"FIVEAXIS_REVIEW_MAX_BEHIND":     "9",
+		"FIVEAXIS_LISTEN":                 ":2",
+		"FIVEAXIS_REVIEW_MAX_BEHIND":      "9",
 		"FIVEAXIS_REVIEW_CHECKER_TIMEOUT": "2m",
-		"FIVEAXIS_LLM_AZURE":             "true",
-		"FIVEAXIS_SWEEP_REPOS":           "x/y, z/w",
-		"FIVEAXIS_LOG_FORMAT":            "",  // empty: not an override
-		"FIVEAXIS_DATA_DIR":              "/d", // an existing name keeps working
+		"FIVEAXIS_LLM_AZURE":              "true",
+		"FIVEAXIS_SWEEP_REPOS":            "x/y, z/w",
+		"FIVEAXIS_LOG_FORMAT":             "",   // empty: not an override
+		"FIVEAXIS_DATA_DIR":               "/d", // an existing name keeps working
 	}
 	c, err := loadConfig(path, lookup(b.env))
 	if err != nil {
