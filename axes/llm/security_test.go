@@ -26,9 +26,9 @@ var (
 func TestSecretsNeverSent(t *testing.T) {
 	b := setup(t, Config{NeverSend: []string{"secrets/**"}}, empty)
 	head := map[string]string{
-		"config/aws.go": "package config\n\nconst accessKey = \"" + awsKey + "\"\nconst region = \"eu-west-1\"\n",
-		"ci/deploy.go":  "package ci\n\n// token: " + ghToken + "\nvar Token = \"" + entropyTk + "\"\n",
-		"certs/key.go": "package certs\n\nconst Key = `-----BEGIN RSA PRIVATE KEY-----\n" + pemBody + "\n" + pemBody + "\n-----END RSA PRIVATE KEY-----`\n",
+		"config/aws.go":     "package config\n\nconst accessKey = \"" + awsKey + "\"\nconst region = \"eu-west-1\"\n",
+		"ci/deploy.go":      "package ci\n\n// token: " + ghToken + "\nvar Token = \"" + entropyTk + "\"\n",
+		"certs/key.go":      "package certs\n\nconst Key = `-----BEGIN RSA PRIVATE KEY-----\n" + pemBody + "\n" + pemBody + "\n-----END RSA PRIVATE KEY-----`\n",
 		".env":              "DB_PASSWORD=" + envPass + "\n",
 		"secrets/vault.txt": "the vault code is " + envPass + "\n",
 		"app/app.go":        "package app\n\nfunc Run() {}\n",
