@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"container/heap"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -484,30 +485,13 @@ func (r *Repo) count(ctx context.Context, a, b plumbing.Hash) (onlyA, onlyB int,
 // WriteCommitGraph writes a commit-graph file covering every commit in the
 // repository to objects/info/commit-graph, with generation numbers (v1 and
 // corrected commit dates), so that later history walks read the compact
-// graph instead of commit objects.
+// graph instead of commit objects. When a commit-graph file with corrected
+// commit dates exists, it is extended with the commits reachable from refs
+// that it lacks instead of being rebuilt from every commit object.
 func (r *Repo) WriteCommitGraph() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	type info struct {
-		tree    plumbing.Hash
-		parents []plumbing.Hash
-		when    int64
-		gen     uint64
-		gen2    uint64
-	}
-	commits := make(map[plumbing.Hash]*info, 1<<14)
-	iter, err := r.repo.Storer.IterEncodedObjects(plumbing.CommitObject)
-	if err != nil {
-		return fmt.Errorf("write commit-graph: %w", err)
-	}
-	err = iter.ForEach(func(o plumbing.EncodedObject) error {
-		c, err := object.DecodeCommit(r.repo.Storer, o)
-		if err != nil {
-			return err
-		}
-		commits[c.Hash] = &info{tree: c.TreeHash, parents: c.ParentHashes, when: c.Committer.When.Unix()}
-		return nil
-	})
+	commits, err := r.graphCommits()
 	if err != nil {
 		return fmt.Errorf("write commit-graph: %w", err)
 	}
@@ -579,6 +563,95 @@ func (r *Repo) WriteCommitGraph() error {
 		r.graph = nil
 	}
 	return nil
+}
+
+// graphInfo is what the commit-graph file holds about a commit.
+type graphInfo struct {
+	tree    plumbing.Hash
+	parents []plumbing.Hash
+	when    int64
+	gen     uint64 // topological level; 0 until computed
+	gen2    uint64 // corrected commit date
+}
+
+// graphCommits collects the commits for a new commit-graph file: those of
+// the current file plus the ones reachable from refs that it lacks, or every
+// commit object when there is no usable file. r.mu must be held.
+func (r *Repo) graphCommits() (map[plumbing.Hash]*graphInfo, error) {
+	idx, err := r.loadCommitGraphFile()
+	if err != nil || idx == nil || !idx.HasGenerationV2() {
+		if idx != nil {
+			_ = idx.Close()
+		}
+		return r.allCommits()
+	}
+	defer idx.Close()
+	hashes := idx.Hashes()
+	commits := make(map[plumbing.Hash]*graphInfo, len(hashes)+1024)
+	for _, h := range hashes {
+		i, err := idx.GetIndexByHash(h)
+		if err != nil {
+			return nil, err
+		}
+		d, err := idx.GetCommitDataByIndex(i)
+		if err != nil {
+			return nil, err
+		}
+		commits[h] = &graphInfo{tree: d.TreeHash, parents: d.ParentHashes, when: d.When.Unix(),
+			gen: max(d.Generation, 1), gen2: d.GenerationV2}
+	}
+	refs, err := r.repo.Storer.IterReferences()
+	if err != nil {
+		return nil, err
+	}
+	var stack []plumbing.Hash
+	err = refs.ForEach(func(ref *plumbing.Reference) error {
+		if ref.Type() != plumbing.HashReference {
+			return nil
+		}
+		if h, err := r.peel(ref.Hash()); err == nil {
+			stack = append(stack, h)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for len(stack) > 0 {
+		h := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if _, ok := commits[h]; ok {
+			continue
+		}
+		c, err := r.repo.CommitObject(h)
+		if err != nil {
+			if errors.Is(err, plumbing.ErrObjectNotFound) {
+				continue // beyond a shallow boundary
+			}
+			return nil, err
+		}
+		commits[h] = &graphInfo{tree: c.TreeHash, parents: c.ParentHashes, when: c.Committer.When.Unix()}
+		stack = append(stack, c.ParentHashes...)
+	}
+	return commits, nil
+}
+
+// allCommits reads every commit object. r.mu must be held.
+func (r *Repo) allCommits() (map[plumbing.Hash]*graphInfo, error) {
+	commits := make(map[plumbing.Hash]*graphInfo, 1<<14)
+	iter, err := r.repo.Storer.IterEncodedObjects(plumbing.CommitObject)
+	if err != nil {
+		return nil, err
+	}
+	err = iter.ForEach(func(o plumbing.EncodedObject) error {
+		c, err := object.DecodeCommit(r.repo.Storer, o)
+		if err != nil {
+			return err
+		}
+		commits[c.Hash] = &graphInfo{tree: c.TreeHash, parents: c.ParentHashes, when: c.Committer.When.Unix()}
+		return nil
+	})
+	return commits, err
 }
 
 // writeFileAtomic writes data to name (relative to the git directory)

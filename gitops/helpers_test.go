@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/go-git/go-git/v5/plumbing"
 )
 
 // testRepo is a git repository built with the git CLI for a test.
@@ -187,3 +189,5 @@ func normalizeGitDiff(s string) string {
 	s = regexp.MustCompile(`(?m)^similarity index \d+%`).ReplaceAllString(s, "similarity index N%")
 	return s
 }
+
+func plumbingHash(s string) plumbing.Hash { return plumbing.NewHash(s) }
