@@ -167,6 +167,14 @@ func checkDiscards(pass *axes.Pass, g *axes.GoFile, imports map[string]string, f
 		return true
 	})
 	recv, recvType := recvName(fd), recvTypeName(fd)
+	params := map[string]bool{}
+	if fd.Type.Params != nil {
+		for _, f := range fd.Type.Params.List {
+			for _, id := range f.Names {
+				params[id.Name] = true
+			}
+		}
+	}
 
 	classify := func(call *ast.CallExpr) *discard {
 		p, f := pkgFunc(imports, call.Fun)
@@ -181,7 +189,7 @@ func checkDiscards(pass *axes.Pass, g *axes.GoFile, imports map[string]string, f
 		switch fun := call.Fun.(type) {
 		case *ast.Ident:
 			if !g.IsTest && pkgFuncs[fun.Name] {
-				return &discard{what: fun.Name, own: true, msg: "the error returned by " + fun.Name + " is dropped here, so its failure " +
+				return &discard{what: fun.Name, own: true, sev: ownSeverity(fun.Name), msg: "the error returned by " + fun.Name + " is dropped here, so its failure " +
 					"goes unnoticed; handle or return it."}
 			}
 		case *ast.SelectorExpr:
@@ -208,7 +216,7 @@ func checkDiscards(pass *axes.Pass, g *axes.GoFile, imports map[string]string, f
 				return &discard{what: x + "." + m, msg: "the error from " + m + " is dropped, so a failed write to the " +
 					"database goes unnoticed; check it."}
 			case recv != "" && x == recv && pkgFuncs[recvType+"."+m]:
-				return &discard{what: x + "." + m, own: true, msg: "the error returned by " + x + "." + m + " is dropped here, so its " +
+				return &discard{what: x + "." + m, own: true, sev: ownSeverity(m), msg: "the error returned by " + x + "." + m + " is dropped here, so its " +
 					"failure goes unnoticed; handle or return it."}
 			}
 		}
@@ -240,7 +248,7 @@ func checkDiscards(pass *axes.Pass, g *axes.GoFile, imports map[string]string, f
 				return true
 			}
 			p, f := pkgFunc(imports, call.Fun)
-			if !g.IsTest && len(n.Lhs) == 2 && parseFuncs[p+"."+f] && !allLiteral(call.Args) {
+			if !g.IsTest && len(n.Lhs) == 2 && parseFuncs[p+"."+f] && len(call.Args) > 0 && isExternalInput(call.Args[0], params) {
 				report(pass, g, n, &discard{what: path.Base(p) + "." + f, explicit: true,
 					msg: "the error from " + path.Base(p) + "." + f + " is dropped, so invalid input silently becomes " +
 						"the zero value; handle the error or report the bad input."})
@@ -283,6 +291,9 @@ func allLiteral(args []ast.Expr) bool {
 
 func report(pass *axes.Pass, g *axes.GoFile, n ast.Node, d *discard) {
 	a, b := span(g, n)
+	if explained(g, a, b) {
+		return // a comment says why the error is ignored
+	}
 	sev := d.sev
 	if d.explicit && d.own {
 		// "_ =" on the package's own function is a visible decision.
@@ -327,6 +338,7 @@ func runNilErrorAfterCheck(ctx context.Context, pass *axes.Pass) error {
 			}
 			nres := resultCount(fn.Type)
 			checked := map[string]token.Pos{} // error variables already returned on
+			locals := localNames(fn)
 			inspectShallow(fn.Body, func(n ast.Node) bool {
 				ifs, ok := n.(*ast.IfStmt)
 				if !ok {
@@ -352,26 +364,24 @@ func runNilErrorAfterCheck(ctx context.Context, pass *axes.Pass) error {
 					switch {
 					case last.Name == "nil":
 						sev := axes.SeverityWarning
-						if len(ifs.Body.List) > 1 || hasComment(g, ifs.Body) {
-							sev = axes.SeverityInfo // a deliberate fallback, judging by the code around it
+						if len(ifs.Body.List) > 1 || hasComment(g, ifs.Body) || commentBefore(g, ifs, 3, ignoreWords) ||
+							fn.Decl != nil && fn.Decl.Doc != nil && strings.Contains(fn.Decl.Doc.Text(), "nil") {
+							sev = axes.SeverityInfo // a deliberate fallback, judging by the comments around it
 						}
 						pass.Report(axes.Finding{Path: g.Path, Line: line, Severity: sev,
 							Message: "This returns a nil error right after " + errVar + " != nil, so the failure is swallowed " +
 								"and the caller carries on as if it succeeded; return " + errVar + " (wrapped with context) " +
 								"or, if ignoring it is intended, say why in a comment."})
-					case isErrName(last.Name) && last.Name != errVar && !assignedIn(ifs.Body, last.Name):
-						sev := axes.SeverityWarning
-						if p, ok := checked[last.Name]; ok && p < ifs.Pos() {
-							sev = axes.SeverityError // known to be nil here
-						}
-						pass.Report(axes.Finding{Path: g.Path, Line: line, Severity: sev,
+					case isErrName(last.Name) && last.Name != errVar && !assignedIn(ifs.Body, last.Name) &&
+						locals[last.Name] && knownNil(fn.Body, checked, last.Name, ifs):
+						pass.Report(axes.Finding{Path: g.Path, Line: line, Severity: axes.SeverityError,
 							Message: "The check is on " + errVar + " but the function returns " + last.Name +
 								", which is typically nil here, so the failure is lost; return " + errVar + "."})
 					}
 					break
 				}
 				if endsInReturn(ifs.Body) {
-					checked[errVar] = ifs.Pos()
+					checked[errVar] = ifs.End()
 				}
 				return true
 			})
@@ -434,8 +444,9 @@ func runPanicOnError(ctx context.Context, pass *axes.Pass) error {
 		imports := importNames(g.AST)
 		for _, fd := range funcDecls(g.AST) {
 			name := fd.Name.Name
-			if strings.HasPrefix(name, "Must") || strings.HasPrefix(name, "must") || name == "init" {
-				continue
+			if strings.HasPrefix(name, "Must") || strings.HasPrefix(name, "must") || name == "init" ||
+				fd.Doc != nil && strings.Contains(strings.ToLower(fd.Doc.Text()), "panic") {
+				continue // a documented panic is the function's contract
 			}
 			// The calls that produced each error variable, most recent
 			// assignment wins.
@@ -465,8 +476,8 @@ func runPanicOnError(ctx context.Context, pass *axes.Pass) error {
 						}
 					}
 					call := src[errVar]
-					if call != nil && cannotFail(imports, call) {
-						return true
+					if call != nil && cannotFail(imports, call) || hasComment(g, n.Body) || commentBefore(g, n, 3, panicWords) {
+						return true // cannot fail, or a comment justifies the panic
 					}
 					for _, st := range n.Body.List {
 						es, ok := st.(*ast.ExprStmt)
@@ -511,4 +522,162 @@ func cannotFail(imports map[string]string, call *ast.CallExpr) bool {
 		return true
 	}
 	return len(call.Args) > 0 && allLiteral(call.Args)
+}
+
+// failureVerbs start the names of functions whose failure matters: they
+// write, send, validate or load something.
+var failureVerbs = []string{
+	"save", "write", "store", "update", "insert", "delete", "remove", "create", "send", "publish",
+	"commit", "flush", "close", "put", "exec", "apply", "sync", "persist", "upload", "migrate",
+	"validate", "verify", "check", "load", "read", "parse", "decode", "unmarshal", "open", "register",
+	"enqueue", "notify", "charge", "transfer", "refund", "pay", "deliver", "import", "export", "copy",
+	"move", "rename", "lock", "reserve", "book", "cancel", "set",
+}
+
+// ownSeverity is the severity for dropping the error of a same-package
+// function: a warning when its name says it does something that can fail
+// in a way the caller must know about, info otherwise.
+func ownSeverity(name string) axes.Severity {
+	l := strings.ToLower(name)
+	for _, v := range failureVerbs {
+		if strings.HasPrefix(l, v) {
+			return axes.SeverityWarning
+		}
+	}
+	return axes.SeverityInfo
+}
+
+// explained reports whether a comment sits on lines from..to or on the
+// line just above, which usually says why an error is ignored.
+func explained(g *axes.GoFile, from, to int) bool {
+	for _, cg := range g.AST.Comments {
+		start, end := g.Line(cg.Pos()), g.Line(cg.End())
+		if start >= from && start <= to {
+			return true // a trailing comment on the statement
+		}
+		if end == from-1 && justifies(cg.Text(), ignoreWords) {
+			return true
+		}
+	}
+	return false
+}
+
+// Words with which comments justify ignoring an error or panicking.
+var (
+	ignoreWords = []string{"ignor", "best effort", "best-effort", "fatal", "error", "err ", "fail", "skip", "don't care", "safe"}
+	panicWords  = []string{"panic", "never", "can't", "cannot", "impossible", "invariant", "should not", "shouldn't", "programmer", "bug", "ok to", "okay"}
+)
+
+// justifies reports whether comment text contains one of words.
+func justifies(text string, words []string) bool {
+	t := strings.ToLower(text)
+	for _, w := range words {
+		if strings.Contains(t, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// isExternalInput reports whether e is data from outside the program's
+// control: a parameter of the function, or a request, form, header or
+// environment lookup.
+func isExternalInput(e ast.Expr, params map[string]bool) bool {
+	switch x := unparen(e).(type) {
+	case *ast.Ident:
+		return params[x.Name]
+	case *ast.CallExpr:
+		switch methodName(x) {
+		case "Get", "FormValue", "PostFormValue", "PathValue", "Getenv", "Header", "Param", "Query", "Value":
+			return true
+		}
+		// strings.TrimSpace(param) and the like
+		for _, a := range x.Args {
+			if isExternalInput(a, params) {
+				return true
+			}
+		}
+	case *ast.IndexExpr:
+		// r.URL.Query()["n"][0], args[1]
+		if id, ok := x.X.(*ast.Ident); ok && params[id.Name] {
+			return true
+		}
+		if sel, ok := x.X.(*ast.SelectorExpr); ok && (sel.Sel.Name == "Args" || sel.Sel.Name == "Form") {
+			return true
+		}
+		if inner, ok := x.X.(*ast.CallExpr); ok {
+			return isExternalInput(inner, params)
+		}
+	}
+	return false
+}
+
+// localNames returns the parameters, named results and variables declared
+// in a function.
+func localNames(fn funcBody) map[string]bool {
+	out := map[string]bool{}
+	for _, fl := range []*ast.FieldList{fn.Type.Params, fn.Type.Results} {
+		if fl == nil {
+			continue
+		}
+		for _, f := range fl.List {
+			for _, id := range f.Names {
+				out[id.Name] = true
+			}
+		}
+	}
+	ast.Inspect(fn.Body, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.AssignStmt:
+			if n.Tok == token.DEFINE {
+				for _, l := range n.Lhs {
+					if id, ok := l.(*ast.Ident); ok {
+						out[id.Name] = true
+					}
+				}
+			}
+		case *ast.ValueSpec:
+			for _, id := range n.Names {
+				out[id.Name] = true
+			}
+		}
+		return true
+	})
+	return out
+}
+
+// knownNil reports whether name was checked by an earlier "if name != nil
+// { ... return }" and not assigned again before ifs, so it is nil there.
+func knownNil(body *ast.BlockStmt, checked map[string]token.Pos, name string, ifs *ast.IfStmt) bool {
+	end, ok := checked[name]
+	if !ok || end > ifs.Pos() {
+		return false
+	}
+	reassigned := false
+	ast.Inspect(body, func(n ast.Node) bool {
+		if as, ok := n.(*ast.AssignStmt); ok && as.Pos() > end && as.Pos() < ifs.Pos() {
+			for _, l := range as.Lhs {
+				if id, ok := l.(*ast.Ident); ok && id.Name == name {
+					reassigned = true
+				}
+			}
+		}
+		return !reassigned
+	})
+	if ifs.Init != nil && assignedIn(ifs.Init, name) {
+		return false
+	}
+	return !reassigned
+}
+
+// commentBefore reports whether a comment containing one of words ends
+// within the n lines above node.
+func commentBefore(g *axes.GoFile, node ast.Node, n int, words []string) bool {
+	line := g.Line(node.Pos())
+	for _, cg := range g.AST.Comments {
+		if l := g.Line(cg.End()); l < line && l >= line-n && justifies(cg.Text(), words) {
+			return true
+		}
+	}
+	return false
 }

@@ -67,7 +67,10 @@ func runCommentedOutCode(ctx context.Context, pass *axes.Pass) error {
 					Message: "These comment lines are commented-out code, which readers must skim and which rots as " +
 						"the code around it changes; delete it (version control keeps the history)."})
 			}
-			for _, c := range cg.List {
+			for i, c := range cg.List {
+				if len(run) == 0 && (indented(c) || i > 0 && introducesExample(cg.List[i-1])) {
+					continue // an example under a prose line, not code that was switched off
+				}
 				if isCodeLine(c, inBody) {
 					run = append(run, c)
 					continue
@@ -150,4 +153,18 @@ func runTodoWithoutOwner(ctx context.Context, pass *axes.Pass) error {
 		}
 	}
 	return nil
+}
+
+// indented reports whether a line comment's text is indented beyond the
+// usual single space.
+func indented(c *ast.Comment) bool {
+	raw := strings.TrimPrefix(c.Text, "//")
+	raw = strings.TrimPrefix(raw, " ")
+	return strings.HasPrefix(raw, " ") || strings.HasPrefix(raw, "\t")
+}
+
+// introducesExample reports whether a comment line ends with a colon, as
+// prose before an example does.
+func introducesExample(c *ast.Comment) bool {
+	return strings.HasSuffix(strings.TrimSpace(c.Text), ":")
 }

@@ -22,11 +22,14 @@ var DebugPrint = &axes.Checker{
 }
 
 // printerFuncPrefixes name functions whose job is to print.
-var printerFuncPrefixes = []string{"Print", "print", "Dump", "dump", "Show", "show", "Display", "display", "Usage", "usage", "Help", "help"}
+var printerFuncPrefixes = []string{
+	"Print", "print", "Dump", "dump", "Show", "show", "Display", "display", "Usage", "usage", "Help", "help",
+	"Trace", "trace", "Debug", "debug", "Log", "log", "Verbose", "verbose",
+}
 
 // toolDirs are path elements of code that is run by hand, where printing is
 // the point.
-var toolDirs = []string{"cmd", "examples", "example", "tools", "scripts", "hack"}
+var toolDirs = []string{"cmd", "examples", "example", "tools", "scripts", "hack", "test", "testutil", "testing", "testhelper", "testhelpers"}
 
 func runDebugPrint(ctx context.Context, pass *axes.Pass) error {
 	for _, g := range pass.ChangedGoFiles(false) {
@@ -47,6 +50,9 @@ func runDebugPrint(ctx context.Context, pass *axes.Pass) error {
 			}
 			reported := map[int]bool{}
 			ast.Inspect(fd.Body, func(n ast.Node) bool {
+				if ifs, ok := n.(*ast.IfStmt); ok && isVerbosityCheck(ifs.Cond) {
+					return false // printing is switched on deliberately
+				}
 				call, ok := n.(*ast.CallExpr)
 				if !ok {
 					return true
@@ -100,7 +106,14 @@ func isPrinterFunc(name string) bool {
 }
 
 func inToolDir(p string) bool {
+	base := p[strings.LastIndex(p, "/")+1:]
+	if strings.HasPrefix(base, "test") || strings.Contains(base, "_test") || strings.Contains(base, "example") {
+		return true // test helpers and examples
+	}
 	for _, el := range strings.Split(p, "/") {
+		if strings.HasPrefix(el, "_") || strings.HasPrefix(el, ".") {
+			return true // ignored by the go tool
+		}
 		for _, d := range toolDirs {
 			if el == d {
 				return true
@@ -136,4 +149,21 @@ func looksLikeDebug(call *ast.CallExpr) bool {
 	l := strings.ToLower(s)
 	return strings.Contains(l, "debug") || strings.HasPrefix(l, "here") || strings.Contains(s, "%#v") ||
 		strings.Contains(s, "%+v") || strings.Contains(l, ">>>") || strings.Contains(l, "xxx")
+}
+
+// isVerbosityCheck reports whether cond tests a debug, verbose or trace
+// switch.
+func isVerbosityCheck(cond ast.Expr) bool {
+	found := false
+	ast.Inspect(cond, func(n ast.Node) bool {
+		if id, ok := n.(*ast.Ident); ok {
+			l := strings.ToLower(id.Name)
+			if strings.Contains(l, "debug") || strings.Contains(l, "verbose") || strings.Contains(l, "trace") ||
+				l == "v" || strings.Contains(l, "print") {
+				found = true
+			}
+		}
+		return !found
+	})
+	return found
 }

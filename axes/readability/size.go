@@ -117,7 +117,7 @@ func runDeepNesting(ctx context.Context, pass *axes.Pass) error {
 						nest(x.Body, x)
 						return false
 					case *ast.FuncLit:
-						nest(x.Body, x)
+						walk(x.Body, depth) // a closure does not add a level of its own
 						return false
 					case *ast.CaseClause, *ast.CommClause:
 						return true
@@ -130,7 +130,11 @@ func runDeepNesting(ctx context.Context, pass *axes.Pass) error {
 				continue
 			}
 			line := g.Line(deepest.Pos())
-			pass.Report(axes.Finding{Path: g.Path, Line: line,
+			sev := axes.SeverityWarning
+			if g.IsTest {
+				sev = axes.SeverityInfo
+			}
+			pass.Report(axes.Finding{Path: g.Path, Line: line, Severity: sev,
 				Message: fmt.Sprintf("This block in %s is nested more than %d levels deep, which hides the main "+
 					"path; return early, invert conditions or extract the inner part into a function.", fd.Name.Name, limit)})
 		}
