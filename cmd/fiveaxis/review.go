@@ -20,6 +20,7 @@ type reviewFlags struct {
 	head      string
 	format    string
 	noLLM     bool
+	llm       llmFlags
 	maxBehind int
 	filter    string
 }
@@ -45,6 +46,7 @@ Exit status: 0 for approve or comment, 1 for request_changes or needs_rebase,
 	fl.StringVar(&f.head, "head", "HEAD", "head revision to review")
 	fl.StringVar(&f.format, "format", "markdown", "output format: markdown, json or sarif")
 	fl.BoolVar(&f.noLLM, "no-llm", false, "do not use the LLM reviewer even when one is configured")
+	f.llm.register(fl)
 	fl.IntVar(&f.maxBehind, "max-behind", reviewer.DefaultMaxBehind, "needs a rebase when the target has more than this many commits the head lacks")
 	fl.StringVar(&f.filter, "filter", "", "which findings to keep: added (lines the PR added; default), diff_context or file")
 	return cmd
@@ -90,8 +92,12 @@ func (a *app) review(ctx context.Context, f *reviewFlags, maxBehindSet bool) err
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()
-	checkers := allCheckers()
-	notes := []string{"LLM off: heuristics and static analysis only."}
+	llmChecks, notes, closeLLM, err := a.llmCheckers(c, f.llm, f.noLLM)
+	if err != nil {
+		return err
+	}
+	defer closeLLM()
+	checkers := append(allCheckers(), llmChecks...)
 	rv, err := reviewer.Run(ctx, repo, reviewer.Request{BaseRef: base, HeadRef: f.head}, reviewer.Options{
 		Checkers:       checkers,
 		MaxBehind:      c.Review.MaxBehind,
@@ -124,4 +130,3 @@ func (a *app) review(ctx context.Context, f *reviewFlags, maxBehindSet bool) err
 	}
 	return nil
 }
-
