@@ -2,7 +2,7 @@ package main
 
 import (
 	"fmt"
-		"os"
+	"os"
 	"path/filepath"
 
 	"github.com/spf13/pflag"
@@ -67,6 +67,8 @@ func (a *app) llmCheckers(c Config, f llmFlags, off bool) ([]*axes.Checker, []st
 		} else {
 			notes = append(notes, fmt.Sprintf("LLM cache unavailable (%v); results are not kept between runs.", err))
 		}
+	} else {
+		notes = append(notes, fmt.Sprintf("LLM cache unavailable (%v); results are not kept between runs.", err))
 	}
 	rv, err := llm.New(cfg, store)
 	if err != nil {
