@@ -198,13 +198,6 @@ func (r *Repo) findRename(base sideEntry, added []fileChange) (sideEntry, bool, 
 	return sideEntry{path: c.newPath, exists: true, mode: c.newMode, hash: c.newHash}, true, nil
 }
 
-// blob reads a blob under r.mu.
-func (r *Repo) blob(h plumbing.Hash) ([]byte, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.readBlob(h)
-}
-
 // entryConflicts decides whether one path merges cleanly.
 func (r *Repo) entryConflicts(base, o, t sideEntry) (bool, error) {
 	if o.exists == t.exists && o.mode == t.mode && o.hash == t.hash {

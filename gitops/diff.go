@@ -39,7 +39,8 @@ func (c *fileChange) path() string {
 }
 
 // treeChanges diffs the trees of two commits, with git's rename detection
-// when renames is set. r.mu must be held.
+// when renames is set. r.mu must not be held: objects come from the pack
+// reader, or from go-git's storage under r.mu.
 func (r *Repo) treeChanges(ctx context.Context, from, to plumbing.Hash, renames bool) ([]fileChange, error) {
 	fromTree, err := r.commitTree(from)
 	if err != nil {
@@ -87,9 +88,10 @@ func fileType(m filemode.FileMode) filemode.FileMode {
 	return m
 }
 
-// commitTree returns the root tree of commit h. r.mu must be held.
+// commitTree returns the root tree of commit h, read through the pack
+// reader. r.mu must not be held.
 func (r *Repo) commitTree(h plumbing.Hash) (*object.Tree, error) {
-	c, err := r.repo.CommitObject(h)
+	c, err := object.GetCommit(fastStorer{r.repo.Storer, r}, h)
 	if err != nil {
 		return nil, fmt.Errorf("commit %s: %w", h, err)
 	}
@@ -101,7 +103,7 @@ func (r *Repo) commitTree(h plumbing.Hash) (*object.Tree, error) {
 }
 
 // content returns what git diffs for one side of a change: the blob, or
-// for a submodule the "Subproject commit" line. r.mu must be held.
+// for a submodule the "Subproject commit" line.
 func (r *Repo) content(path string, mode filemode.FileMode, h plumbing.Hash) ([]byte, error) {
 	if path == "" {
 		return nil, nil
@@ -109,13 +111,11 @@ func (r *Repo) content(path string, mode filemode.FileMode, h plumbing.Hash) ([]
 	if mode == filemode.Submodule {
 		return []byte("Subproject commit " + h.String() + "\n"), nil
 	}
-	return r.readBlob(h)
+	return r.blob(h)
 }
 
-// loadContents reads both sides of a change, holding r.mu only meanwhile.
+// loadContents reads both sides of a change.
 func (r *Repo) loadContents(c *fileChange) (old, new []byte, err error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	if old, err = r.content(c.oldPath, c.oldMode, c.oldHash); err != nil {
 		return nil, nil, err
 	}
@@ -192,8 +192,6 @@ func (r *Repo) resolvePair(a, b string) (plumbing.Hash, plumbing.Hash, error) {
 
 // changesBetween resolves nothing: it diffs the trees of two commits.
 func (r *Repo) changesBetween(ctx context.Context, from, to plumbing.Hash, renames bool) ([]fileChange, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	return r.treeChanges(ctx, from, to, renames)
 }
 

@@ -72,6 +72,7 @@ func (r *Repo) Fetch(ctx context.Context, remoteURL, token string, refspecs []st
 	r.mu.Lock()
 	err = remote.FetchContext(ctx, opts)
 	r.mu.Unlock()
+	r.resetPacks()
 	upToDate := errors.Is(err, git.NoErrAlreadyUpToDate)
 	if err != nil && !upToDate {
 		return fmt.Errorf("fetch %s %v: %w", redactURL(remoteURL), refspecs, err)

@@ -43,6 +43,9 @@ type Repo struct {
 	dotgit  billy.Filesystem // the .git directory (or the bare repository)
 	graph   *commitGraph     // lazily loaded; nil until first walk
 
+	prMu sync.Mutex  // guards pr
+	pr   *packReader // lazily loaded; nil until first object read
+
 	fetchMu sync.Mutex // serializes Fetch
 }
 
@@ -86,11 +89,16 @@ func openStorage(dotgit billy.Filesystem) (*Repo, error) {
 		}
 		return nil, fmt.Errorf("open %s: %w", dotgit.Root(), err)
 	}
-	return &Repo{repo: repo, storage: st, dotgit: dotgit}, nil
+	r := &Repo{repo: repo, storage: st, dotgit: dotgit}
+	// Read the pack indexes now, as part of opening; on error the first
+	// object read tries again.
+	_, _ = r.packs()
+	return r, nil
 }
 
 // Close releases the repository's resources.
 func (r *Repo) Close() error {
+	r.resetPacks()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.graph != nil {
@@ -182,16 +190,12 @@ func (r *Repo) DefaultBranch() (string, error) {
 // ReadFile returns the content of path at the commit rev.
 func (r *Repo) ReadFile(rev, path string) ([]byte, error) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	h, err := r.resolve(rev)
+	r.mu.Unlock()
 	if err != nil {
 		return nil, err
 	}
-	commit, err := r.repo.CommitObject(h)
-	if err != nil {
-		return nil, fmt.Errorf("read %s at %s: %w", path, rev, err)
-	}
-	tree, err := commit.Tree()
+	tree, err := r.commitTree(h)
 	if err != nil {
 		return nil, fmt.Errorf("read %s at %s: %w", path, rev, err)
 	}
@@ -199,29 +203,11 @@ func (r *Repo) ReadFile(rev, path string) ([]byte, error) {
 	if err != nil || !entry.Mode.IsFile() {
 		return nil, fmt.Errorf("read %s at %s: %w", path, rev, ErrNotExist)
 	}
-	data, err := r.readBlob(entry.Hash)
+	data, err := r.blob(entry.Hash)
 	if err != nil {
 		return nil, fmt.Errorf("read %s at %s: %w", path, rev, err)
 	}
 	return data, nil
-}
-
-// readBlob returns the content of the blob h. r.mu must be held.
-func (r *Repo) readBlob(h plumbing.Hash) ([]byte, error) {
-	obj, err := r.repo.Storer.EncodedObject(plumbing.BlobObject, h)
-	if err != nil {
-		return nil, fmt.Errorf("blob %s: %w", h, err)
-	}
-	rd, err := obj.Reader()
-	if err != nil {
-		return nil, fmt.Errorf("blob %s: %w", h, err)
-	}
-	defer rd.Close()
-	buf := make([]byte, obj.Size())
-	if _, err := io.ReadFull(rd, buf); err != nil {
-		return nil, fmt.Errorf("blob %s: %w", h, err)
-	}
-	return buf, nil
 }
 
 // isGitDir reports whether dir is itself a git directory (a bare
@@ -242,8 +228,8 @@ func osDir(dir string) billy.Filesystem { return osfs.New(dir, osfs.WithBoundOS(
 // or symlink) in the tree of commit rev, sorted.
 func (r *Repo) ListFiles(rev string) ([]string, error) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	h, err := r.resolve(rev)
+	r.mu.Unlock()
 	if err != nil {
 		return nil, err
 	}
