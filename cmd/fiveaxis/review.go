@@ -23,15 +23,22 @@ type reviewFlags struct {
 	llm       llmFlags
 	maxBehind int
 	filter    string
+	pr        string // OWNER/REPO#N: review a remote PR
+	giteaURL  string
+	post      bool
 }
 
 func newReviewCmd(a *app) *cobra.Command {
 	f := &reviewFlags{}
 	cmd := &cobra.Command{
 		Use:   "review",
-		Short: "Review a local branch and print the review (posts nothing)",
+		Short: "Review a local branch or a Gitea PR and print the review",
 		Long: `Review the head of a local repository against its target branch, exactly
 as the bot would, and print the review. Nothing is posted.
+
+With --pr OWNER/REPO#N, review a pull request on Gitea instead (against the
+PR's own target branch, in the mirror under the data directory); --post
+posts the review on the PR as the bot, with the bot's rules.
 
 Exit status: 0 for approve or comment, 1 for request_changes or needs_rebase,
 2 when the review could not be made.`,
@@ -49,6 +56,9 @@ Exit status: 0 for approve or comment, 1 for request_changes or needs_rebase,
 	f.llm.register(fl)
 	fl.IntVar(&f.maxBehind, "max-behind", reviewer.DefaultMaxBehind, "needs a rebase when the target has more than this many commits the head lacks")
 	fl.StringVar(&f.filter, "filter", "", "which findings to keep: added (lines the PR added; default), diff_context or file")
+	fl.StringVar(&f.pr, "pr", "", "review the Gitea pull request OWNER/REPO#N (uses FIVEAXIS_GITEA_URL and the token)")
+	fl.StringVar(&f.giteaURL, "gitea-url", "", "Gitea server URL for --pr (default: gitea.url / FIVEAXIS_GITEA_URL)")
+	fl.BoolVar(&f.post, "post", false, "with --pr: post the review on the PR as the bot, instead of printing it")
 	return cmd
 }
 
@@ -74,6 +84,12 @@ func (a *app) review(ctx context.Context, f *reviewFlags, maxBehindSet bool) err
 	}
 	if f.filter != "" {
 		c.Review.Filter = f.filter
+	}
+	if f.pr != "" {
+		return a.reviewRemote(ctx, f, c)
+	}
+	if f.post || f.giteaURL != "" {
+		return fmt.Errorf("--post and --gitea-url need --pr")
 	}
 	filter, err := axes.ParseFilterMode(c.Review.Filter)
 	if err != nil {
