@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"flag"
 	"fmt"
@@ -216,12 +215,10 @@ func TestConfigOptionsTable(t *testing.T) {
 	if !reflect.DeepEqual(keys, documented) {
 		t.Errorf("options table is out of date with Config:\nConfig: %v\ntable:  %v", keys, documented)
 	}
-	root := newRootCmd(&app{stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}, getenv: lookup(nil)})
+	b := setupDeploy(t)
 	for _, o := range options {
 		for _, fl := range o.Flags {
-			if err := checkFlag(root, fl); err != nil {
-				t.Errorf("%s: %v", o.Key, err)
-			}
+			b.checkArgs(t, o.Key, strings.Fields(fl))
 		}
 	}
 }
