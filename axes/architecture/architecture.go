@@ -18,6 +18,7 @@ func Checkers() []*axes.Checker {
 		UnusedAddition,
 		GoModChange,
 		PanicInLibrary,
+		ExitInLibrary,
 		InitIO,
 		PRTooLarge,
 		DestructiveMigration,

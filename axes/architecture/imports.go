@@ -36,6 +36,7 @@ var lowerNames = map[string]bool{
 	"store": true, "stores": true, "storage": true, "repository": true, "repositories": true,
 	"repo": true, "db": true, "database": true, "dao": true, "persistence": true,
 	"model": true, "models": true, "domain": true, "entity": true, "entities": true,
+	"service": true, "services": true, "usecase": true, "usecases": true, "business": true,
 }
 
 // pureNames are lower layers that should hold only types and rules.
@@ -191,9 +192,9 @@ func runImportDirection(ctx context.Context, pass *axes.Pass) error {
 			}
 			for _, w := range webFrameworks {
 				if imp == w || strings.HasPrefix(imp, w+"/") {
-					sev := axes.SeverityInfo
-					if pureNames[fromName] {
-						sev = axes.SeverityWarning
+					sev := axes.SeverityWarning
+					if (imp == "net/http" || strings.HasPrefix(imp, "net/http/")) && !pureNames[fromName] {
+						sev = axes.SeverityInfo // a store may legitimately call a remote HTTP API
 					}
 					pass.Report(axes.Finding{Path: g.Path, Line: line, Severity: sev, Message: fmt.Sprintf(
 						"Package %s (the %s layer) now imports %s, tying it to the HTTP transport; return domain values and errors and let the HTTP layer translate them.",

@@ -114,3 +114,58 @@ func isErrName(n string) bool {
 	}
 	return len(n) > 3 && strings.HasPrefix(n, "err") && n[3] >= 'A' && n[3] <= 'Z'
 }
+
+// ExitInLibrary reports library code that exits the process.
+var ExitInLibrary = &axes.Checker{
+	Name: "architecture/exit-in-library",
+	Doc: `Library code must not exit the process. log.Fatal and os.Exit in a non-main package end the program without running deferred calls or letting the caller recover, log or retry; return an error and let main decide. Command packages (under cmd/, or named cmd or cli) and tests are not reported.`,
+	Axis:     axes.Architecture,
+	Severity: axes.SeverityWarning,
+	Run:      runExitInLibrary,
+}
+
+// commandPackage reports whether g belongs to a command: package main, or a
+// package under cmd/ or named like a CLI package.
+func commandPackage(g *axes.GoFile) bool {
+	switch g.AST.Name.Name {
+	case "main", "cmd", "cli", "commands", "command":
+		return true
+	}
+	return strings.HasPrefix(g.Path, "cmd/") || strings.Contains(g.Path, "/cmd/")
+}
+
+func runExitInLibrary(ctx context.Context, pass *axes.Pass) error {
+	for _, g := range pass.ChangedGoFiles(false) {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if commandPackage(g) {
+			continue
+		}
+		imports := importNames(g.AST)
+		ast.Inspect(g.AST, func(n ast.Node) bool {
+			call, ok := n.(*ast.CallExpr)
+			if !ok {
+				return true
+			}
+			p, name := pkgFunc(imports, call)
+			what := ""
+			switch {
+			case p == "log" && strings.HasPrefix(name, "Fatal"):
+				what = "log." + name
+			case p == "os" && name == "Exit":
+				what = "os.Exit"
+			default:
+				return true
+			}
+			from, to := span(g, call)
+			if !pass.AddedIn(g.Path, from, to) {
+				return true
+			}
+			pass.Report(axes.Finding{Path: g.Path, Line: from, EndLine: to, Message: what +
+				" in library code ends the whole program, skipping deferred cleanup and taking the decision away from the caller; return an error and let main decide how to exit."})
+			return true
+		})
+	}
+	return nil
+}

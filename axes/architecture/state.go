@@ -316,9 +316,6 @@ func judgeState(name, kind string, pkg *pkgInfo, isMain bool) (string, axes.Seve
 	switch kind {
 	case "handle":
 		sev := axes.SeverityWarning
-		if isMain {
-			sev = axes.SeverityInfo
-		}
 		return fmt.Sprintf("Package-level variable %s holds a shared resource handle, which hides the dependency from callers and makes tests share one connection; pass it in through a struct field or constructor parameter instead.", name), sev
 	case "map", "table-map", "slice", "pointer":
 		if !written {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"go/ast"
 	"go/token"
+	"path"
 	"regexp"
 	"strings"
 
@@ -165,6 +166,12 @@ func dataLoop(loop ast.Stmt) bool {
 		if call, ok := l.Cond.(*ast.CallExpr); ok && calleeName(call) == "Next" {
 			return true
 		}
+		// for i := 0; i < len(items); i++
+		if b, ok := l.Cond.(*ast.BinaryExpr); ok && (b.Op == token.LSS || b.Op == token.LEQ) {
+			if call, ok := b.Y.(*ast.CallExpr); ok && calleeName(call) == "len" {
+				return true
+			}
+		}
 	}
 	return false
 }
@@ -189,6 +196,83 @@ func mentionsAnyOf(es []ast.Expr, names map[string]bool) bool {
 	return false
 }
 
+// chainNames returns the names along a receiver chain: s, db and Where
+// for s.db.Where(...).
+func chainNames(e ast.Expr) []string {
+	var out []string
+	for e != nil {
+		switch t := e.(type) {
+		case *ast.Ident:
+			return append(out, t.Name)
+		case *ast.SelectorExpr:
+			out = append(out, t.Sel.Name)
+			e = t.X
+		case *ast.CallExpr:
+			e = t.Fun
+		case *ast.ParenExpr:
+			e = t.X
+		case *ast.IndexExpr:
+			e = t.X
+		default:
+			return out
+		}
+	}
+	return out
+}
+
+// isQueryCall reports whether call is a database round trip, and the
+// receiver name to show.
+func isQueryCall(imports map[string]string, call *ast.CallExpr) (string, bool) {
+	sel, ok := call.Fun.(*ast.SelectorExpr)
+	if !ok || len(call.Args) == 0 {
+		return "", false
+	}
+	if p, _ := pkgFunc(imports, call); p != "" {
+		return "", false
+	}
+	name := sel.Sel.Name
+	recv := exprName(sel.X)
+	if queryMethods[name] {
+		return recv, true
+	}
+	if !dbMethods[name] {
+		return "", false
+	}
+	for _, n := range chainNames(sel.X) {
+		if dbRecv.MatchString(n) {
+			return recv, true
+		}
+	}
+	return "", false
+}
+
+// queryFuncs returns the names of the package's functions and methods whose
+// bodies run a database query directly.
+func queryFuncs(pass *axes.Pass, g *axes.GoFile) map[string]bool {
+	m := map[string]bool{}
+	for _, f := range pass.PackageFiles(path.Dir(g.Path)) {
+		if f.IsTest || f.AST.Name.Name != g.AST.Name.Name {
+			continue
+		}
+		imports := importNames(f.AST)
+		for _, d := range f.AST.Decls {
+			fd, ok := d.(*ast.FuncDecl)
+			if !ok || fd.Body == nil {
+				continue
+			}
+			ast.Inspect(fd.Body, func(n ast.Node) bool {
+				if call, ok := n.(*ast.CallExpr); ok {
+					if _, q := isQueryCall(imports, call); q {
+						m[fd.Name.Name] = true
+					}
+				}
+				return !m[fd.Name.Name]
+			})
+		}
+	}
+	return m
+}
+
 func runNPlusOne(ctx context.Context, pass *axes.Pass) error {
 	for _, g := range pass.ChangedGoFiles(false) {
 		if ctx.Err() != nil {
@@ -196,23 +280,30 @@ func runNPlusOne(ctx context.Context, pass *axes.Pass) error {
 		}
 		imports := importNames(g.AST)
 		reported := map[ast.Node]bool{}
-		funcBodies(g.AST, func(_ *ast.FuncDecl, body *ast.BlockStmt) {
+		var helpers map[string]bool
+		funcBodies(g.AST, func(fd *ast.FuncDecl, body *ast.BlockStmt) {
 			walkStack(body, func(n ast.Node, stack []ast.Node) bool {
 				call, ok := n.(*ast.CallExpr)
 				if !ok {
 					return true
 				}
-				sel, ok := call.Fun.(*ast.SelectorExpr)
-				if !ok || len(call.Args) == 0 {
-					return true
-				}
-				if p, _ := pkgFunc(imports, call); p != "" {
-					return true
-				}
-				name := sel.Sel.Name
-				recv := exprName(sel.X)
-				if !queryMethods[name] && !(dbMethods[name] && dbRecv.MatchString(recv)) {
-					return true
+				recv, direct := isQueryCall(imports, call)
+				name := calleeName(call)
+				viaHelper := false
+				if !direct {
+					if _, isLit := call.Fun.(*ast.FuncLit); isLit || name == "" || len(call.Args) == 0 {
+						return true
+					}
+					if p, _ := pkgFunc(imports, call); p != "" {
+						return true
+					}
+					if helpers == nil {
+						helpers = queryFuncs(pass, g)
+					}
+					if !helpers[name] || fd != nil && fd.Name.Name == name {
+						return true
+					}
+					viaHelper = true
 				}
 				loop := enclosingLoop(stack)
 				if loop == nil || !inBody(loop, call) || !dataLoop(loop) {
@@ -234,12 +325,17 @@ func runNPlusOne(ctx context.Context, pass *axes.Pass) error {
 					return true
 				}
 				sev := axes.SeverityWarning
-				msg := fmt.Sprintf("%s.%s runs once per item of the loop, so the loop makes N+1 database round trips; fetch all rows with one query (a JOIN, or WHERE id = ANY($1) / IN (...)) before the loop.", recv, name)
-				if strings.HasPrefix(name, "Exec") || strings.HasPrefix(name, "NamedExec") {
+				var msg string
+				switch {
+				case viaHelper:
+					msg = fmt.Sprintf("%s queries the database and is called once per item of the loop, so the loop makes N+1 round trips; load all the items' data with one query (a JOIN, or WHERE id = ANY($1) / IN (...)) before the loop.", name)
+				case strings.HasPrefix(name, "Exec") || strings.HasPrefix(name, "NamedExec"):
 					msg = fmt.Sprintf("%s.%s runs once per item of the loop, one round trip each; batch the writes (a multi-row INSERT, COPY, or a prepared statement in a transaction).", recv, name)
 					if strings.EqualFold(recv, "tx") || strings.HasSuffix(recv, "Tx") {
 						sev = axes.SeverityInfo
 					}
+				default:
+					msg = fmt.Sprintf("%s.%s runs once per item of the loop, so the loop makes N+1 database round trips; fetch all rows with one query (a JOIN, or WHERE id = ANY($1) / IN (...)) before the loop.", recv, name)
 				}
 				pass.Report(axes.Finding{Path: g.Path, Line: from, EndLine: to, Severity: sev, Message: msg})
 				return true
@@ -493,8 +589,10 @@ func runGoroutinePerItem(ctx context.Context, pass *axes.Pass) error {
 					return true
 				}
 				loop := enclosingLoop(stack)
-				r, ok := loop.(*ast.RangeStmt)
-				if !ok || !inBody(loop, at) || rangesOverCount(r, fd, body) {
+				if loop == nil || !inBody(loop, at) || !dataLoop(loop) {
+					return true
+				}
+				if r, ok := loop.(*ast.RangeStmt); ok && rangesOverCount(r, fd, body) {
 					return true
 				}
 				line := g.Line(at.Pos())

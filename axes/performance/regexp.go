@@ -54,9 +54,7 @@ func runRegexpCompilePerCall(ctx context.Context, pass *axes.Pass) error {
 		}
 		consts := packageConsts(pass, g)
 		funcBodies(g.AST, func(decl *ast.FuncDecl, body *ast.BlockStmt) {
-			if decl != nil && onceSetup(decl.Name.Name) {
-				return
-			}
+			setup := decl != nil && onceSetup(decl.Name.Name)
 			walkStack(body, func(n ast.Node, stack []ast.Node) bool {
 				if fl, ok := n.(*ast.FuncLit); ok && lazyInit(imports, fl, stack) {
 					return false
@@ -65,7 +63,20 @@ func runRegexpCompilePerCall(ctx context.Context, pass *axes.Pass) error {
 				if !ok {
 					return true
 				}
+				// In a constructor only the closures it returns run per call.
+				if setup && !inFuncLit(stack) {
+					return true
+				}
 				p, name := pkgFunc(imports, call)
+				if p == "regexp" && (name == "MatchString" || name == "Match" || name == "MatchReader") && len(call.Args) > 0 && isConstExpr(call.Args[0], consts) {
+					stmt := enclosingStmt(stack, call)
+					from, to := span(g, stmt)
+					if pass.AddedIn(g.Path, from, to) {
+						pass.Report(axes.Finding{Path: g.Path, Line: from, EndLine: to, Message: fmt.Sprintf(
+							"regexp.%s compiles its constant pattern on every call; compile it once into a package-level variable with regexp.MustCompile and call its %s method.", name, name)})
+					}
+					return false
+				}
 				if !compileFuncs[p][name] {
 					return true
 				}
@@ -98,6 +109,16 @@ func runRegexpCompilePerCall(ctx context.Context, pass *axes.Pass) error {
 		})
 	}
 	return nil
+}
+
+// inFuncLit reports whether a function literal encloses the current node.
+func inFuncLit(stack []ast.Node) bool {
+	for _, n := range stack {
+		if _, ok := n.(*ast.FuncLit); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // parsedConst reports whether a template.New call is followed by .Parse of
@@ -198,7 +219,7 @@ walk:
 		switch s := n.(type) {
 		case *ast.ReturnStmt:
 			for _, r := range s.Results {
-				if mentionsIdent(r, target) {
+				if identName(r) == target {
 					escapes = true
 				}
 			}

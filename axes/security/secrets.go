@@ -143,7 +143,7 @@ func runHardcodedSecret(ctx context.Context, pass *axes.Pass) error {
 			if fixture || strings.Contains(strings.ToLower(secret), "test") {
 				sev = axes.SeverityWarning
 			}
-			add(secretHit{line: f.StartLine + 1, kind: f.Description, secret: secret, sev: sev})
+			add(secretHit{line: f.StartLine + 1, kind: "A secret matching gitleaks rule " + f.RuleID, secret: secret, sev: sev})
 		}
 		sc := bufio.NewScanner(bytes.NewReader(data))
 		sc.Buffer(make([]byte, 0, 64*1024), maxSecretScanBytes)
@@ -157,7 +157,7 @@ func runHardcodedSecret(ctx context.Context, pass *axes.Pass) error {
 				if fixture {
 					sev = axes.SeverityWarning
 				}
-				add(secretHit{line: n, kind: "Private key", secret: m[:10], sev: sev})
+				add(secretHit{line: n, kind: "A private key", secret: m[:10], sev: sev})
 				continue
 			}
 			if fixture {
