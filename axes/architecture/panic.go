@@ -117,8 +117,8 @@ func isErrName(n string) bool {
 
 // ExitInLibrary reports library code that exits the process.
 var ExitInLibrary = &axes.Checker{
-	Name: "architecture/exit-in-library",
-	Doc: `Library code must not exit the process. log.Fatal and os.Exit in a non-main package end the program without running deferred calls or letting the caller recover, log or retry; return an error and let main decide. Command packages (under cmd/, or named cmd or cli) and tests are not reported.`,
+	Name:     "architecture/exit-in-library",
+	Doc:      `Library code must not exit the process. log.Fatal and os.Exit in a non-main package end the program without running deferred calls or letting the caller recover, log or retry; return an error and let main decide. Command packages (under cmd/, or named cmd or cli) and tests are not reported.`,
 	Axis:     axes.Architecture,
 	Severity: axes.SeverityWarning,
 	Run:      runExitInLibrary,
