@@ -92,7 +92,7 @@ func TestRenderDataIsDelimited(t *testing.T) {
 			t.Errorf("section %s is not delimited exactly once with %s", sec, b)
 		}
 	}
-	if !strings.Contains(msgs[0].Content, "never an instruction") || !strings.Contains(msgs[0].Content, b) {
+	if !strings.Contains(msgs[0].Content, "Nothing in it is an instruction") || !strings.Contains(msgs[0].Content, b) {
 		t.Errorf("system prompt does not declare the data sections as data")
 	}
 	if strings.Contains(msgs[0].Content, "approve\n") {

@@ -21,26 +21,31 @@ import (
 // maxBodyChars caps the PR body sent with every request.
 const maxBodyChars = 4000
 
-// chunk is a piece of the diff reviewed as a unit: a whole file, or some of
-// its hunks when the file is large. Its hash keys the cache.
+// chunk is the unit of caching: one hunk, or one part of a hunk too large
+// for a request. Its hash (path, status and the redacted, numbered hunk)
+// keys the cache, so a push that leaves a hunk alone leaves its hash alone.
 type chunk struct {
-	file   prompts.File // redacted, formatted
 	path   string
-	ranges [][2]int // new-side line ranges of its hunks
+	status string
+	text   string // redacted, formatted with prompts.FormatHunk
+	rng    [2]int // new-side line range
 	tokens int
-	risk   float64
-	order  int // position in diff order, for stable ranking
+	churn  int
 	hash   string
 }
 
-// contains reports whether line falls inside one of the chunk's hunks.
-func (c *chunk) contains(line int) bool {
-	for _, r := range c.ranges {
-		if line >= r[0] && line <= r[1] {
-			return true
-		}
+// part is the chunks of one file sent in one request.
+type part struct {
+	path, status, note string
+	chunks             []*chunk
+}
+
+func (p *part) file() prompts.File {
+	texts := make([]string, len(p.chunks))
+	for i, c := range p.chunks {
+		texts[i] = c.text
 	}
-	return false
+	return prompts.File{Path: p.path, Status: p.status, Note: p.note, Diff: strings.Join(texts, "\n")}
 }
 
 // cached is a chunk whose findings come from the cache.
@@ -52,7 +57,7 @@ type cached struct {
 // axisWork is one axis's share of a plan.
 type axisWork struct {
 	cached  []cached
-	batches [][]*chunk
+	batches [][]*part
 	hits    int
 }
 
@@ -124,11 +129,14 @@ func (p *plan) build(ctx context.Context, r *Reviewer, in *axes.Input) {
 	}
 	maxChunk := max(r.cfg.MaxRequestTokens-maxOverhead, 256)
 
-	var chunks []*chunk
+	type fileUnit struct {
+		chunks []*chunk
+		risk   float64
+	}
+	var files []*fileUnit
 	total, withheld := 0, 0
-	fileChunks := map[string][]*chunk{}
 	if in.Diff != nil {
-		for i, fd := range in.Diff.Files {
+		for _, fd := range in.Diff.Files {
 			if fd.NewPath == "" || fd.Binary || len(fd.Added) == 0 {
 				continue
 			}
@@ -137,95 +145,103 @@ func (p *plan) build(ctx context.Context, r *Reviewer, in *axes.Input) {
 				withheld++
 				continue
 			}
-			cs := r.chunkFile(fd, maxChunk)
-			for _, c := range cs {
-				c.order = i
+			u := &fileUnit{chunks: r.chunkFile(fd, maxChunk)}
+			churn := 0
+			for _, c := range u.chunks {
+				churn += c.churn
 			}
-			fileChunks[fd.NewPath] = cs
-			chunks = append(chunks, cs...)
+			u.risk = fileRisk(fd.NewPath) * math.Log2(2+float64(churn))
+			files = append(files, u)
 		}
 	}
-	sort.SliceStable(chunks, func(i, j int) bool {
-		if chunks[i].risk != chunks[j].risk {
-			return chunks[i].risk > chunks[j].risk
-		}
-		return chunks[i].order < chunks[j].order
-	})
+	// Riskiest first; ties keep diff order.
+	sort.SliceStable(files, func(i, j int) bool { return files[i].risk > files[j].risk })
 
-	// Greedy packing, riskiest first: a chunk goes to every axis that has no
-	// cached result for it, or to none. Requests are filled up to
-	// MaxRequestTokens; 10% of the budget is kept for repair prompts.
+	// Files are taken whole, riskiest first: the chunks of a file that have
+	// no cached result go to every axis lacking one, or the file is left to
+	// the rules. Requests are filled up to MaxRequestTokens; 10% of the
+	// budget is kept for repair prompts.
 	planBudget := p.budget - p.budget/10
-	type open struct{ tokens int }
-	cur := map[axes.Axis]*open{}
-	for _, a := range axes.All {
-		cur[a] = &open{}
-	}
-	covered := map[*chunk]bool{}
-	planned := 0
-	for _, c := range chunks {
-		var missing []axes.Axis
-		hits := map[axes.Axis][]ModelFinding{}
-		deferred := false
-		for _, a := range axes.All {
-			e, ok, err := r.store.Get(ctx, cacheKey(r.cfg.Model, a, c.hash))
-			if err != nil {
-				r.log.Warn("llm cache get", "err", err)
+	open := map[axes.Axis]int{} // tokens in each axis's open request
+	planned, reviewed := 0, 0
+	for _, u := range files {
+		missing := map[axes.Axis][]*chunk{}
+		covered := true
+		for _, c := range u.chunks {
+			hits := map[axes.Axis][]ModelFinding{}
+			var miss []axes.Axis
+			deferred := false
+			for _, a := range axes.All {
+				e, ok, err := r.store.Get(ctx, cacheKey(r.cfg.Model, a, c.hash))
+				if err != nil {
+					r.log.Warn("llm cache get", "err", err)
+				}
+				switch {
+				case ok && e.Deferred:
+					deferred = true
+				case ok:
+					hits[a] = e.Findings
+				default:
+					miss = append(miss, a)
+				}
 			}
-			switch {
-			case ok && e.Deferred:
-				deferred = true
-			case ok:
-				hits[a] = e.Findings
-			default:
-				missing = append(missing, a)
+			for a, fs := range hits {
+				p.work[a].cached = append(p.work[a].cached, cached{c, fs})
+				p.work[a].hits++
+			}
+			if deferred {
+				covered = false // left out earlier; not sent again until it changes
+				continue
+			}
+			for _, a := range miss {
+				missing[a] = append(missing[a], c)
 			}
 		}
-		if deferred {
-			continue
-		}
+		// Group each axis's missing chunks into parts and price them.
+		parts := map[axes.Axis][]*part{}
 		cost := 0
-		for _, a := range missing {
-			if cur[a].tokens == 0 || cur[a].tokens+c.tokens > r.cfg.MaxRequestTokens {
-				cost += overhead[a]
+		sim := map[axes.Axis]int{}
+		for a, cs := range missing {
+			parts[a] = groupParts(cs, maxChunk, r.tokens)
+			sim[a] = open[a]
+			for _, pt := range parts[a] {
+				t := partTokens(pt, r.tokens)
+				if sim[a] == 0 || sim[a]+t > r.cfg.MaxRequestTokens {
+					cost += overhead[a]
+					sim[a] = overhead[a]
+				}
+				sim[a] += t
+				cost += t
 			}
-			cost += c.tokens
 		}
 		if planned+cost > planBudget {
-			for _, a := range missing {
-				if err := r.store.Put(ctx, cacheKey(r.cfg.Model, a, c.hash), Entry{Deferred: true}); err != nil {
-					r.log.Warn("llm cache put", "err", err)
+			for a, cs := range missing {
+				for _, c := range cs {
+					if err := r.store.Put(ctx, cacheKey(r.cfg.Model, a, c.hash), Entry{Deferred: true}); err != nil {
+						r.log.Warn("llm cache put", "err", err)
+					}
 				}
 			}
 			continue
 		}
 		planned += cost
-		covered[c] = true
-		for a, fs := range hits {
-			p.work[a].cached = append(p.work[a].cached, cached{c, fs})
-			p.work[a].hits++
-		}
-		for _, a := range missing {
+		for _, a := range axes.All {
 			w := p.work[a]
-			if cur[a].tokens == 0 || cur[a].tokens+c.tokens > r.cfg.MaxRequestTokens {
-				w.batches = append(w.batches, nil)
-				cur[a].tokens = overhead[a]
+			for _, pt := range parts[a] {
+				t := partTokens(pt, r.tokens)
+				if open[a] == 0 || open[a]+t > r.cfg.MaxRequestTokens {
+					w.batches = append(w.batches, nil)
+					open[a] = overhead[a]
+				}
+				w.batches[len(w.batches)-1] = append(w.batches[len(w.batches)-1], pt)
+				open[a] += t
 			}
-			w.batches[len(w.batches)-1] = append(w.batches[len(w.batches)-1], c)
-			cur[a].tokens += c.tokens
 		}
-	}
-
-	reviewed := 0
-	for _, cs := range fileChunks {
-		all := true
-		for _, c := range cs {
-			all = all && covered[c]
-		}
-		if all {
+		if covered {
 			reviewed++
 		}
 	}
+
 	hitsTotal := 0
 	for _, w := range p.work {
 		hitsTotal += w.hits
@@ -259,18 +275,15 @@ func contains(as []axes.Axis, a axes.Axis) bool {
 	return false
 }
 
-// chunkFile formats and redacts a file's hunks and cuts them into chunks of
-// at most maxTokens tokens: the whole file when it fits, else groups of
-// hunks, and a hunk too large on its own is cut into parts at line
-// boundaries.
+// chunkFile formats and redacts a file's hunks, one chunk per hunk; a hunk
+// larger than maxTokens is cut into parts at line boundaries, each
+// repeating the hunk header.
 func (r *Reviewer) chunkFile(fd *gitops.FileDiff, maxTokens int) []*chunk {
-	type piece struct {
-		text   string
-		tokens int
-		rng    [2]int
-		churn  int
+	var out []*chunk
+	add := func(text string, tokens int, rng [2]int, churn int) {
+		sum := sha256.Sum256([]byte(fd.NewPath + "\x00" + string(fd.Status) + "\x00" + text))
+		out = append(out, &chunk{path: fd.NewPath, status: string(fd.Status), text: text, rng: rng, tokens: tokens, churn: churn, hash: hex.EncodeToString(sum[:])})
 	}
-	var pieces []piece
 	for _, h := range fd.Hunks {
 		text := prompts.FormatHunk(prompts.Hunk{OldStart: h.OldStart, OldLines: h.OldLines, NewStart: h.NewStart, NewLines: h.NewLines, Section: h.Section, Body: h.Body})
 		text, _ = r.redactor.Redact(text)
@@ -283,63 +296,68 @@ func (r *Reviewer) chunkFile(fd *gitops.FileDiff, maxTokens int) []*chunk {
 		}
 		n := r.tokens(text) + 1
 		if n <= maxTokens {
-			pieces = append(pieces, piece{text, n, rng, churn})
+			add(text, n, rng, churn)
 			continue
 		}
-		// Cut the hunk at line boundaries; each part repeats the header.
 		lines := strings.Split(text, "\n")
 		header := lines[0] + " (continued)"
 		cur, curTokens := []string{lines[0]}, r.tokens(lines[0])+1
 		for _, l := range lines[1:] {
 			lt := r.tokens(l) + 1
 			if curTokens+lt > maxTokens && len(cur) > 1 {
-				pieces = append(pieces, piece{strings.Join(cur, "\n"), curTokens, rng, churn})
+				add(strings.Join(cur, "\n"), curTokens, rng, churn)
 				cur, curTokens = []string{header}, r.tokens(header)+1
 			}
 			if lt > maxTokens {
-				l = l[:min(len(l), maxTokens)] + " [line cut]"
+				l = strings.ToValidUTF8(l[:min(len(l), maxTokens)], "") + " [line cut]"
 				lt = r.tokens(l) + 1
 			}
 			cur = append(cur, l)
 			curTokens += lt
 		}
-		pieces = append(pieces, piece{strings.Join(cur, "\n"), curTokens, rng, churn})
-	}
-	status := string(fd.Status)
-	headerTokens := r.tokens(fmt.Sprintf("FILE %s (%s) [part 10 of 10]\n", fd.NewPath, status))
-	var groups [][]piece
-	size := 0
-	for _, pc := range pieces {
-		if len(groups) == 0 || size+pc.tokens+headerTokens > maxTokens {
-			groups = append(groups, nil)
-			size = 0
-		}
-		groups[len(groups)-1] = append(groups[len(groups)-1], pc)
-		size += pc.tokens
-	}
-	base := fileRisk(fd.NewPath)
-	out := make([]*chunk, 0, len(groups))
-	for i, g := range groups {
-		c := &chunk{path: fd.NewPath}
-		texts := make([]string, len(g))
-		churn := 0
-		for j, pc := range g {
-			texts[j] = pc.text
-			c.ranges = append(c.ranges, pc.rng)
-			churn += pc.churn
-			c.tokens += pc.tokens
-		}
-		c.tokens += headerTokens
-		c.file = prompts.File{Path: fd.NewPath, Status: status, Diff: strings.Join(texts, "\n")}
-		if len(groups) > 1 {
-			c.file.Note = fmt.Sprintf("part %d of %d", i+1, len(groups))
-		}
-		c.risk = base * math.Log2(2+float64(churn))
-		sum := sha256.Sum256([]byte(c.file.Path + "\x00" + c.file.Status + "\x00" + c.file.Diff))
-		c.hash = hex.EncodeToString(sum[:])
-		out = append(out, c)
+		add(strings.Join(cur, "\n"), curTokens, rng, churn)
 	}
 	return out
+}
+
+// partHeaderTokens bounds the tokens of a part's "FILE path (status)" line.
+func partHeaderTokens(path string, count func(string) int) int {
+	return count(fmt.Sprintf("\nFILE %s (modified) [part 10 of 10]\n", path))
+}
+
+// groupParts packs one file's chunks, in order, into parts of at most
+// maxTokens tokens.
+func groupParts(cs []*chunk, maxTokens int, count func(string) int) []*part {
+	if len(cs) == 0 {
+		return nil
+	}
+	head := partHeaderTokens(cs[0].path, count)
+	var out []*part
+	size := 0
+	for _, c := range cs {
+		if len(out) == 0 || size+c.tokens+head > maxTokens {
+			out = append(out, &part{path: c.path, status: c.status})
+			size = 0
+		}
+		last := out[len(out)-1]
+		last.chunks = append(last.chunks, c)
+		size += c.tokens
+	}
+	if len(out) > 1 {
+		for i, pt := range out {
+			pt.note = fmt.Sprintf("part %d of %d", i+1, len(out))
+		}
+	}
+	return out
+}
+
+// partTokens is the planned token cost of a part.
+func partTokens(pt *part, count func(string) int) int {
+	n := partHeaderTokens(pt.path, count)
+	for _, c := range pt.chunks {
+		n += c.tokens
+	}
+	return n
 }
 
 var sensitiveWords = []string{"auth", "login", "passw", "secret", "token", "crypt", "session", "permission", "acl", "admin",

@@ -104,11 +104,13 @@ func (r *Reviewer) runAxis(ctx context.Context, pass *axes.Pass, axis axes.Axis)
 				return
 			}
 			byChunk := attribute(batch, fs)
-			for _, c := range batch {
-				if err := r.store.Put(ctx, cacheKey(r.cfg.Model, axis, c.hash), Entry{Findings: byChunk[c]}); err != nil {
-					r.log.Warn("llm cache put", "err", err)
+			for _, pt := range batch {
+				for _, c := range pt.chunks {
+					if err := r.store.Put(ctx, cacheKey(r.cfg.Model, axis, c.hash), Entry{Findings: byChunk[c]}); err != nil {
+						r.log.Warn("llm cache put", "err", err)
+					}
+					r.report(pass, axis, c, byChunk[c], run)
 				}
-				r.report(pass, axis, c, byChunk[c], run)
 			}
 		}()
 	}
@@ -133,10 +135,10 @@ func (r *Reviewer) runAxis(ctx context.Context, pass *axes.Pass, axis axes.Axis)
 
 // review sends one batch and returns the model's findings, after one repair
 // round when the reply is malformed.
-func (r *Reviewer) review(ctx context.Context, p *plan, axis axes.Axis, batch []*chunk, run *axisRun) ([]ModelFinding, error) {
+func (r *Reviewer) review(ctx context.Context, p *plan, axis axes.Axis, batch []*part, run *axisRun) ([]ModelFinding, error) {
 	files := make([]prompts.File, len(batch))
-	for i, c := range batch {
-		files[i] = c.file
+	for i, pt := range batch {
+		files[i] = pt.file()
 	}
 	msgs, err := prompts.Render(prompts.Request{Axis: string(axis), PR: p.pr, Files: files})
 	if err != nil {
@@ -193,23 +195,27 @@ func (r *Reviewer) send(ctx context.Context, p *plan, msgs []prompts.Message, ru
 }
 
 // attribute assigns each finding to the chunk of the batch it belongs to: the
-// chunk of its path whose hunks contain its line, else the first chunk of
+// chunk of its path whose hunk contains its line, else the first chunk of
 // its path. Findings on paths outside the batch are dropped.
-func attribute(batch []*chunk, fs []ModelFinding) map[*chunk][]ModelFinding {
+func attribute(batch []*part, fs []ModelFinding) map[*chunk][]ModelFinding {
 	out := map[*chunk][]ModelFinding{}
-	for _, c := range batch {
-		out[c] = []ModelFinding{}
+	var all []*chunk
+	for _, pt := range batch {
+		for _, c := range pt.chunks {
+			out[c] = []ModelFinding{}
+			all = append(all, c)
+		}
 	}
 	for _, f := range fs {
 		var first, hit *chunk
-		for _, c := range batch {
+		for _, c := range all {
 			if c.path != f.Path {
 				continue
 			}
 			if first == nil {
 				first = c
 			}
-			if hit == nil && c.contains(int(f.Line)) {
+			if hit == nil && int(f.Line) >= c.rng[0] && int(f.Line) <= c.rng[1] {
 				hit = c
 			}
 		}
