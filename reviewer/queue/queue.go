@@ -254,7 +254,7 @@ func (q *Queue) Ready(ctx context.Context) error {
 }
 
 // Start starts the workers and, when a Sweeper is set, the periodic sweep.
-// On SQLite it first takes the database's lock file and rescues jobs the
+// They run until Shutdown, whatever happens to ctx. On SQLite it first takes the database's lock file and rescues jobs the
 // previous process left running.
 func (q *Queue) Start(ctx context.Context) error {
 	if q.opts.Processor == nil {
@@ -280,7 +280,9 @@ func (q *Queue) Start(ctx context.Context) error {
 			q.log.Warn("rescued jobs left running by the previous process", "jobs", n)
 		}
 	}
-	if err := q.be.client.Start(ctx); err != nil {
+	// River soft-stops when its Start context ends; Shutdown is the one way
+	// to stop, so that the drain deadline is the caller's.
+	if err := q.be.client.Start(context.WithoutCancel(ctx)); err != nil {
 		if q.unlock != nil {
 			q.unlock()
 		}
