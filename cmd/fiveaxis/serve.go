@@ -23,6 +23,7 @@ type serveFlags struct {
 	noLLM      bool
 	llm        llmFlags
 	pruneAfter time.Duration
+	database   string
 }
 
 func newServeCmd(a *app) *cobra.Command {
@@ -48,6 +49,7 @@ are never taken from flags.`,
 	fl.BoolVar(&f.noLLM, "no-llm", false, "do not use the LLM reviewer even when one is configured")
 	f.llm.register(fl)
 	fl.DurationVar(&f.pruneAfter, "prune-mirrors-after", 30*24*time.Hour, "remove repository mirrors not used for this long (0: never)")
+	fl.StringVar(&f.database, "database", "", "queue database: postgres://... or sqlite://PATH (default database / FIVEAXIS_DATABASE, else <data_dir>/fiveaxis.db)")
 	return cmd
 }
 
@@ -61,6 +63,9 @@ func (a *app) serve(ctx context.Context, f *serveFlags) error {
 	}
 	if f.listen != "" {
 		cfg.Listen = f.listen
+	}
+	if f.database != "" {
+		cfg.Database = f.database
 	}
 	c := cfg.withDefaults()
 	if err := c.requireFor(roleServe); err != nil {
@@ -87,7 +92,7 @@ func (a *app) serve(ctx context.Context, f *serveFlags) error {
 	defer p.close()
 	log = log.With("bot", p.client.BotUser())
 
-	queue, err := newServeQueue(c, p.bot, log)
+	queue, err := newServeQueue(ctx, c, p.bot, p.client, log)
 	if err != nil {
 		return err
 	}
@@ -100,6 +105,9 @@ func (a *app) serve(ctx context.Context, f *serveFlags) error {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))
 	})
+	if r, ok := queue.(interface{ Routes(*http.ServeMux) }); ok {
+		r.Routes(mux) // /readyz and /metrics
+	}
 	srv := &http.Server{
 		Addr:              c.Listen,
 		Handler:           mux,
@@ -115,7 +123,8 @@ func (a *app) serve(ctx context.Context, f *serveFlags) error {
 	log.Info("listening", "addr", ln.Addr().String(), "webhook", gitea.WebhookPath)
 
 	errc := make(chan error, 3)
-	go func() { errc <- queue.Run(ctx) }()
+	queueDone := make(chan struct{})
+	go func() { errc <- queue.Run(ctx); close(queueDone) }()
 	go func() {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			errc <- fmt.Errorf("serve: %w", err)
@@ -135,6 +144,7 @@ func (a *app) serve(ctx context.Context, f *serveFlags) error {
 	if serr := srv.Shutdown(shutdownCtx); serr != nil {
 		log.Warn("http shutdown", "err", serr)
 	}
+	<-queueDone // running jobs finish or are cut off within the drain deadline
 	return err
 }
 
@@ -145,12 +155,12 @@ type serveQueue interface {
 	Run(ctx context.Context) error
 }
 
-// newServeQueue builds the job queue of serve. This is the one place to
-// swap the queue: today the in-process reviewer.InlineQueue (not durable:
-// waiting jobs are lost on restart); the durable River queue of
-// reviewer/queue replaces it here.
-func newServeQueue(c Config, proc reviewer.Processor, log *slog.Logger) (serveQueue, error) {
-	return reviewer.NewInlineQueue(proc, reviewer.InlineQueueOptions{Workers: c.Queue.Concurrency}, log), nil
+// newServeQueue builds the job queue of serve: the durable River queue of
+// reviewer/queue on the SQLite file in the data directory, or on
+// PostgreSQL, migrated on start, with the periodic sweep over forge. It
+// also serves /readyz and /metrics (see riverServeQueue).
+func newServeQueue(ctx context.Context, c Config, proc reviewer.Processor, forge reviewer.Forge, log *slog.Logger) (serveQueue, error) {
+	return newRiverServeQueue(ctx, c, proc, forge, log)
 }
 
 // pruneMirrors removes idle mirrors once an hour until ctx ends.
