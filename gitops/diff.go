@@ -50,13 +50,32 @@ func (r *Repo) treeChanges(ctx context.Context, from, to plumbing.Hash, renames 
 	if err != nil {
 		return nil, err
 	}
-	opts := &object.DiffTreeOptions{}
-	if renames {
-		opts = &object.DiffTreeOptions{DetectRenames: true, RenameScore: renameScore, RenameLimit: renameLimit}
-	}
-	changes, err := object.DiffTreeWithOptions(ctx, fromTree, toTree, opts)
+	changes, err := object.DiffTreeWithOptions(ctx, fromTree, toTree, nil)
 	if err != nil {
 		return nil, fmt.Errorf("diff trees %s..%s: %w", from, to, err)
+	}
+	if renames {
+		// Rename detection reads every added and deleted blob, one at a
+		// time; read them into the cache in parallel first.
+		var blobs []plumbing.Hash
+		for _, c := range changes {
+			if c.From.Name == "" {
+				blobs = append(blobs, c.To.TreeEntry.Hash)
+			} else if c.To.Name == "" {
+				blobs = append(blobs, c.From.TreeEntry.Hash)
+			}
+		}
+		if len(blobs) > 1 {
+			_ = forEachParallel(ctx, len(blobs), func(i int) error {
+				_, _, _ = r.object(blobs[i])
+				return nil
+			})
+		}
+		changes, err = object.DetectRenames(changes, &object.DiffTreeOptions{
+			DetectRenames: true, RenameScore: renameScore, RenameLimit: renameLimit})
+		if err != nil {
+			return nil, fmt.Errorf("diff trees %s..%s: renames: %w", from, to, err)
+		}
 	}
 	out := make([]fileChange, 0, len(changes))
 	for _, c := range changes {

@@ -270,20 +270,35 @@ func (r *Repo) resetPacks() {
 }
 
 // object returns the type and content of object h: from the packs without
-// any lock, else from go-git's storage under r.mu.
+// any lock, else from go-git's storage under r.mu. r.mu must not be held.
 func (r *Repo) object(h plumbing.Hash) (plumbing.ObjectType, []byte, error) {
-	pr, err := r.packs()
-	if err == nil {
-		t, data, err := pr.read(h)
-		if err == nil {
-			return t, data, nil
-		}
-		if !errors.Is(err, errNotInPack) {
-			return plumbing.InvalidObject, nil, err
-		}
+	if t, data, err := r.packObject(h); !errors.Is(err, errNotInPack) {
+		return t, data, err
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	return r.storageObject(h)
+}
+
+// objectLocked is object for callers that hold r.mu.
+func (r *Repo) objectLocked(h plumbing.Hash) (plumbing.ObjectType, []byte, error) {
+	if t, data, err := r.packObject(h); !errors.Is(err, errNotInPack) {
+		return t, data, err
+	}
+	return r.storageObject(h)
+}
+
+// packObject reads object h from the packs; errNotInPack if it is in none.
+func (r *Repo) packObject(h plumbing.Hash) (plumbing.ObjectType, []byte, error) {
+	pr, err := r.packs()
+	if err != nil {
+		return plumbing.InvalidObject, nil, errNotInPack
+	}
+	return pr.read(h)
+}
+
+// storageObject reads object h through go-git's storage. r.mu must be held.
+func (r *Repo) storageObject(h plumbing.Hash) (plumbing.ObjectType, []byte, error) {
 	obj, err := r.repo.Storer.EncodedObject(plumbing.AnyObject, h)
 	if err != nil {
 		return plumbing.InvalidObject, nil, fmt.Errorf("object %s: %w", h, err)

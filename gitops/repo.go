@@ -16,6 +16,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/plumbing/storer"
 	"github.com/go-git/go-git/v5/storage/filesystem"
 )
 
@@ -132,6 +133,16 @@ func (r *Repo) resolve(rev string) (plumbing.Hash, error) {
 			return h, nil
 		}
 	}
+	// Fast path: a ref name, tried with git's rules in git's order.
+	if !strings.ContainsAny(rev, "~^@{}:") {
+		for _, rule := range plumbing.RefRevParseRules {
+			ref, err := storer.ResolveReference(r.repo.Storer, plumbing.ReferenceName(fmt.Sprintf(rule, rev)))
+			if err == nil {
+				return r.peel(ref.Hash())
+			}
+		}
+	}
+	// Everything else (short SHAs, main~2, ...) goes to go-git.
 	h, err := r.repo.ResolveRevision(plumbing.Revision(rev))
 	if err != nil || h == nil || h.IsZero() {
 		return plumbing.ZeroHash, fmt.Errorf("resolve %q: %w", rev, ErrUnknownRevision)
@@ -140,24 +151,25 @@ func (r *Repo) resolve(rev string) (plumbing.Hash, error) {
 	return r.peel(*h)
 }
 
-// peel returns the commit that h names, following annotated tags.
+// peel returns the commit that h names, following annotated tags. r.mu
+// must be held.
 func (r *Repo) peel(h plumbing.Hash) (plumbing.Hash, error) {
 	for range 10 {
-		obj, err := r.repo.Storer.EncodedObject(plumbing.AnyObject, h)
+		typ, data, err := r.objectLocked(h)
 		if err != nil {
 			return plumbing.ZeroHash, fmt.Errorf("resolve %s: %w", h, ErrUnknownRevision)
 		}
-		switch obj.Type() {
+		switch typ {
 		case plumbing.CommitObject:
 			return h, nil
 		case plumbing.TagObject:
-			tag, err := object.DecodeTag(r.repo.Storer, obj)
+			tag, err := object.DecodeTag(r.repo.Storer, &memObject{h: h, t: typ, data: data})
 			if err != nil {
 				return plumbing.ZeroHash, fmt.Errorf("resolve %s: %w", h, err)
 			}
 			h = tag.Target
 		default:
-			return plumbing.ZeroHash, fmt.Errorf("resolve %s: %s is not a commit: %w", h, obj.Type(), ErrUnknownRevision)
+			return plumbing.ZeroHash, fmt.Errorf("resolve %s: %s is not a commit: %w", h, typ, ErrUnknownRevision)
 		}
 	}
 	return plumbing.ZeroHash, fmt.Errorf("resolve %s: tag chain too deep: %w", h, ErrUnknownRevision)
