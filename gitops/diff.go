@@ -98,6 +98,19 @@ func (r *Repo) treeChanges(ctx context.Context, from, to plumbing.Hash, renames 
 	return out, nil
 }
 
+// typeChanges counts the type changes in changes (each appears as a
+// deletion followed by a creation of the same path).
+func typeChanges(changes []fileChange) int {
+	n := 0
+	for i := 1; i < len(changes); i++ {
+		a, b := &changes[i-1], &changes[i]
+		if a.newPath == "" && b.oldPath == "" && a.oldPath == b.newPath {
+			n++
+		}
+	}
+	return n
+}
+
 // fileType is the type part of a mode: regular file, symlink or submodule.
 func fileType(m filemode.FileMode) filemode.FileMode {
 	switch m {
@@ -259,7 +272,7 @@ func (r *Repo) diffStat(ctx context.Context, from, to plumbing.Hash) (Stat, erro
 	if err != nil {
 		return Stat{}, err
 	}
-	st := Stat{FilesChanged: len(changes)}
+	st := Stat{FilesChanged: len(changes) - typeChanges(changes)}
 	for _, c := range res {
 		st.Insertions += c.add
 		st.Deletions += c.del
@@ -326,7 +339,14 @@ func (r *Repo) Diff(ctx context.Context, from, to string) (*Diff, error) {
 		return nil, fmt.Errorf("diff %s..%s: %w", from, to, err)
 	}
 	d := &Diff{From: hf.String(), To: ht.String(), Files: files}
+	// git's diffstat counts a type change (shown as a deletion and a
+	// creation of the same path) as one file.
 	d.Stat.FilesChanged = len(files)
+	for i := 1; i < len(files); i++ {
+		if files[i-1].Status == StatusDeleted && files[i].Status == StatusAdded && files[i-1].OldPath == files[i].NewPath {
+			d.Stat.FilesChanged--
+		}
+	}
 	for _, f := range files {
 		d.Stat.Insertions += len(f.Added)
 		d.Stat.Deletions += len(f.Removed)

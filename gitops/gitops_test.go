@@ -259,6 +259,28 @@ var scenarios = []scenario{
 		r.commit("main adds")
 		return "main", "feature"
 	}},
+	{"symlinks and type changes", func(r *testRepo) (string, string) {
+		r.write("target.txt", "t\n", "link", "x\n", "file", "f\n")
+		if err := os.Symlink("target.txt", filepath.Join(r.dir, "sym")); err != nil {
+			r.tb.Skip(err)
+		}
+		r.commit("base")
+		r.git("checkout", "-q", "-b", "feature")
+		if err := os.Remove(filepath.Join(r.dir, "link")); err != nil {
+			r.tb.Fatal(err)
+		}
+		if err := os.Symlink("target.txt", filepath.Join(r.dir, "link")); err != nil {
+			r.tb.Fatal(err)
+		}
+		if err := os.Remove(filepath.Join(r.dir, "sym")); err != nil {
+			r.tb.Fatal(err)
+		}
+		if err := os.Symlink("file", filepath.Join(r.dir, "sym")); err != nil {
+			r.tb.Fatal(err)
+		}
+		r.commit("type change")
+		return "main", "feature"
+	}},
 	{"head behind target", func(r *testRepo) (string, string) {
 		r.write("a.txt", "a\n")
 		r.commit("base")
