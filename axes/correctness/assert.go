@@ -61,12 +61,15 @@ func checkAssertions(pass *axes.Pass, g *axes.GoFile, fd *ast.FuncDecl) {
 	// containers of any (declared, decoded into or passed in) and values
 	// read from them.
 	untyped := map[string]bool{}
-	anyParams := map[string]bool{}
+	anyParams, sliceParams := map[string]bool{}, map[string]bool{}
 	if fd.Type.Params != nil {
 		for _, f := range fd.Type.Params.List {
 			for _, id := range f.Names {
-				if isContainerType(f.Type) {
+				_, isMap := f.Type.(*ast.MapType)
+				if isContainerType(f.Type) && isMap {
 					untyped[id.Name] = true
+				} else if isContainerType(f.Type) {
+					sliceParams[id.Name] = true // the caller decides what goes in
 				} else if isDynamicType(f.Type) {
 					anyParams[id.Name] = true
 				}
@@ -164,8 +167,14 @@ func checkAssertions(pass *axes.Pass, g *axes.GoFile, fd *ast.FuncDecl) {
 		sev := axes.Severity("")
 		switch x := unparen(ta.X).(type) {
 		case *ast.IndexExpr:
-			if _, chained := unparen(x.X).(*ast.TypeAssertExpr); chained || untyped[rootIdent(x.X)] {
+			inner, chained := unparen(x.X).(*ast.TypeAssertExpr)
+			switch {
+			case chained && inner.Type != nil && isContainerType(inner.Type):
+				sev = axes.SeverityWarning // m["a"].(map[string]any)["b"].(string)
+			case untyped[rootIdent(x.X)]:
 				sev = axes.SeverityWarning
+			case sliceParams[rootIdent(x.X)]:
+				sev = axes.SeverityInfo
 			}
 		case *ast.Ident:
 			switch {

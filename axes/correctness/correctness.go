@@ -25,5 +25,11 @@ func Checkers() []*axes.Checker {
 		MapWriteInGoroutines,
 		NilErrorAfterCheck,
 		PanicOnError,
+		SQLRowsNotClosed,
+		RowsErrUnchecked,
+		LockHeldOnReturn,
+		MutexCopy,
+		NilMapWrite,
+		SharedWriteInGoroutines,
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"go/ast"
 	"go/token"
 	"path"
+	"strconv"
 	"strings"
 
 	"github.com/fiveaxis/fiveaxis/axes"
@@ -689,3 +690,162 @@ func runSleepInTest(ctx context.Context, pass *axes.Pass) error {
 	}
 	return nil
 }
+
+// SharedWriteInGoroutines reports captured variables that goroutines
+// started in a loop update without a lock.
+var SharedWriteInGoroutines = &axes.Checker{
+	Name: "correctness/shared-write-in-goroutines",
+	Doc: "Captured variable updated by several goroutines without a lock. " +
+		"count++, total += n or s = append(s, x) on a variable captured from outside, in goroutines " +
+		"started in a loop (or by several go statements) with no Lock, is a data race: updates are " +
+		"lost and append can corrupt the slice. Guard it with a mutex, use sync/atomic, or send the " +
+		"values over a channel.",
+	Axis:     axes.Correctness,
+	Severity: axes.SeverityError,
+	Run:      runSharedWriteInGoroutines,
+}
+
+// goroutineSites returns the go statements with a function literal in fd,
+// each with whether it sits in a loop.
+func goroutineSites(fd *ast.FuncDecl) map[*ast.GoStmt]bool {
+	out := map[*ast.GoStmt]bool{}
+	var loops []ast.Node
+	ast.Inspect(fd.Body, func(n ast.Node) bool {
+		if n == nil {
+			return true
+		}
+		for len(loops) > 0 && !contains(loops[len(loops)-1], n) {
+			loops = loops[:len(loops)-1]
+		}
+		switch n := n.(type) {
+		case *ast.ForStmt, *ast.RangeStmt:
+			loops = append(loops, n)
+		case *ast.GoStmt:
+			if _, ok := n.Call.Fun.(*ast.FuncLit); ok {
+				out[n] = len(loops) > 0
+			}
+		}
+		return true
+	})
+	return out
+}
+
+// literalLocals returns the names a function literal declares: its
+// parameters and its := and var declarations.
+func literalLocals(lit *ast.FuncLit) map[string]bool {
+	local := map[string]bool{}
+	ast.Inspect(lit, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.AssignStmt:
+			if n.Tok == token.DEFINE {
+				for _, l := range n.Lhs {
+					if id, ok := l.(*ast.Ident); ok {
+						local[id.Name] = true
+					}
+				}
+			}
+		case *ast.ValueSpec:
+			for _, id := range n.Names {
+				local[id.Name] = true
+			}
+		case *ast.Field:
+			for _, id := range n.Names {
+				local[id.Name] = true
+			}
+		case *ast.RangeStmt:
+			for _, e := range []ast.Expr{n.Key, n.Value} {
+				if id, ok := e.(*ast.Ident); ok && n.Tok == token.DEFINE {
+					local[id.Name] = true
+				}
+			}
+		}
+		return true
+	})
+	return local
+}
+
+// sharedWrites returns the captured variables (by source text) that lit
+// updates with ++, --, op= or self-append, with the first statement doing
+// so.
+func sharedWrites(lit *ast.FuncLit) map[string]ast.Stmt {
+	local := literalLocals(lit)
+	out := map[string]ast.Stmt{}
+	captured := func(e ast.Expr) string {
+		t := exprText(e)
+		root := rootIdent(e)
+		if t == "" || root == "" || root == "_" || local[root] {
+			return ""
+		}
+		return t
+	}
+	ast.Inspect(lit.Body, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.FuncLit:
+			return false
+		case *ast.IncDecStmt:
+			if t := captured(n.X); t != "" && out[t] == nil {
+				out[t] = n
+			}
+		case *ast.AssignStmt:
+			if len(n.Lhs) != 1 || len(n.Rhs) != 1 {
+				return true
+			}
+			t := captured(n.Lhs[0])
+			if t == "" {
+				return true
+			}
+			switch n.Tok {
+			case token.ADD_ASSIGN, token.SUB_ASSIGN, token.MUL_ASSIGN, token.QUO_ASSIGN, token.OR_ASSIGN, token.AND_ASSIGN:
+				if out[t] == nil {
+					out[t] = n
+				}
+			case token.ASSIGN:
+				if call, ok := n.Rhs[0].(*ast.CallExpr); ok && len(call.Args) > 0 {
+					if id, ok := call.Fun.(*ast.Ident); ok && id.Name == "append" && exprText(call.Args[0]) == t && out[t] == nil {
+						out[t] = n
+					}
+				}
+			}
+		}
+		return true
+	})
+	return out
+}
+
+func runSharedWriteInGoroutines(ctx context.Context, pass *axes.Pass) error {
+	for _, g := range pass.ChangedGoFiles(true) {
+		for _, fd := range funcDecls(g.AST) {
+			sites := goroutineSites(fd)
+			type write struct {
+				gs     *ast.GoStmt
+				st     ast.Stmt
+				inLoop bool
+			}
+			writes := map[string][]write{}
+			for gs, inLoop := range sites {
+				lit := gs.Call.Fun.(*ast.FuncLit)
+				if locks(lit) {
+					continue
+				}
+				for t, st := range sharedWrites(lit) {
+					writes[t] = append(writes[t], write{gs: gs, st: st, inLoop: inLoop})
+				}
+			}
+			for t, ws := range writes {
+				if len(ws) < 2 && !ws[0].inLoop {
+					continue
+				}
+				for _, w := range ws {
+					a, b := span(g, w.gs)
+					pass.Report(axes.Finding{Path: g.Path, Line: a, EndLine: b,
+						Message: "Several goroutines update " + t + " without a lock (at line " + itoa(g.Line(w.st.Pos())) +
+							"), a data race that loses updates; guard it with a sync.Mutex, use sync/atomic, or " +
+							"send the values over a channel."})
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

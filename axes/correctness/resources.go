@@ -64,12 +64,17 @@ func runHTTPBodyNotClosed(ctx context.Context, pass *axes.Pass) error {
 				if !r.direct && !usesBody(fd.Body, name) {
 					continue // not an *http.Response, as far as we can tell
 				}
-				if closedOrHandedOff(fd.Body, r.as, name, imports) {
-					continue
-				}
 				sev := axes.SeverityError
 				if g.IsTest {
 					sev = axes.SeverityWarning
+				}
+				if closedOrHandedOff(fd.Body, r.as, name, imports) {
+					if ret := returnBeforeClose(fd.Body, r.as, name, imports); ret != nil {
+						pass.Report(axes.Finding{Path: g.Path, Line: g.Line(r.as.Pos()), EndLine: g.Line(ret.End() - 1), Severity: sev,
+							Message: "This path returns before " + name + ".Body is closed, so every call that takes it " +
+								"leaks a connection; put defer " + name + ".Body.Close() right after the error check."})
+					}
+					continue
 				}
 				pass.Report(axes.Finding{Path: g.Path, Line: g.Line(r.as.Pos()), EndLine: g.Line(r.as.End() - 1), Severity: sev,
 					Message: name + ".Body is never closed, so every call leaks a connection and its buffers; add " +
@@ -212,6 +217,8 @@ var DeferInLoop = &axes.Checker{
 func runDeferInLoop(ctx context.Context, pass *axes.Pass) error {
 	for _, g := range pass.ChangedGoFiles(true) {
 		var walk func(root ast.Node, inLoop bool)
+		// loop is the body of the innermost loop being walked.
+		var loop *ast.BlockStmt
 		walk = func(root ast.Node, inLoop bool) {
 			ast.Inspect(root, func(n ast.Node) bool {
 				if n == root {
@@ -222,13 +229,19 @@ func runDeferInLoop(ctx context.Context, pass *axes.Pass) error {
 					walk(n.Body, false)
 					return false
 				case *ast.ForStmt:
+					outer := loop
+					loop = n.Body
 					walk(n.Body, !runsOnce(n.Body))
+					loop = outer
 					return false
 				case *ast.RangeStmt:
+					outer := loop
+					loop = n.Body
 					walk(n.Body, !runsOnce(n.Body))
+					loop = outer
 					return false
 				case *ast.DeferStmt:
-					if !inLoop {
+					if !inLoop || !acquiredIn(loop, n.Call) {
 						return true
 					}
 					sev := axes.SeverityWarning
@@ -263,4 +276,99 @@ func runsOnce(b *ast.BlockStmt) bool {
 		return s.Tok.String() == "break"
 	}
 	return false
+}
+
+// acquiredIn reports whether the deferred call releases something the loop
+// body acquires: its receiver (f in f.Close(), resp in resp.Body.Close(),
+// cancel in cancel()) is assigned in the body, or it unlocks a mutex the
+// body locks.
+func acquiredIn(body *ast.BlockStmt, call *ast.CallExpr) bool {
+	if body == nil {
+		return false
+	}
+	var root string
+	switch fun := call.Fun.(type) {
+	case *ast.Ident:
+		root = fun.Name
+	case *ast.SelectorExpr:
+		root = rootIdent(fun.X)
+	}
+	if root == "" {
+		return false
+	}
+	m := methodName(call)
+	recv := receiverText(call)
+	found := false
+	ast.Inspect(body, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.FuncLit:
+			return false
+		case *ast.AssignStmt:
+			for _, l := range n.Lhs {
+				if id, ok := l.(*ast.Ident); ok && id.Name == root {
+					found = true
+				}
+			}
+		case *ast.CallExpr:
+			if (m == "Unlock" && methodName(n) == "Lock" || m == "RUnlock" && methodName(n) == "RLock") && receiverText(n) == recv {
+				found = true
+			}
+		}
+		return !found
+	})
+	return found
+}
+
+// returnBeforeClose returns a return statement that runs after def (and
+// after its error check) but before any statement that closes or hands
+// off name, in def's own statement list; nil if there is none.
+func returnBeforeClose(body *ast.BlockStmt, def *ast.AssignStmt, name string, imports map[string]string) *ast.ReturnStmt {
+	var list []ast.Stmt
+	ast.Inspect(body, func(n ast.Node) bool {
+		var l []ast.Stmt
+		switch n := n.(type) {
+		case *ast.BlockStmt:
+			l = n.List
+		case *ast.CaseClause:
+			l = n.Body
+		case *ast.CommClause:
+			l = n.Body
+		}
+		for _, st := range l {
+			if st == def {
+				list = l
+			}
+		}
+		return list == nil
+	})
+	start := -1
+	for i, st := range list {
+		if st == def {
+			start = i + 1
+		}
+	}
+	if start < 0 {
+		return nil
+	}
+	if start < len(list) {
+		if ifs, ok := list[start].(*ast.IfStmt); ok && errNotNil(ifs.Cond) != "" {
+			start++ // the error check: the response is nil there
+		}
+	}
+	for _, st := range list[start:] {
+		if closedOrHandedOff(st, nil, name, imports) {
+			return nil
+		}
+		var ret *ast.ReturnStmt
+		inspectShallow(st, func(n ast.Node) bool {
+			if r, ok := n.(*ast.ReturnStmt); ok && ret == nil {
+				ret = r
+			}
+			return ret == nil
+		})
+		if ret != nil {
+			return ret
+		}
+	}
+	return nil
 }

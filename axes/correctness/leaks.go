@@ -1,0 +1,471 @@
+package correctness
+
+import (
+	"context"
+	"go/ast"
+	"go/token"
+	"path"
+	"strings"
+
+	"github.com/fiveaxis/fiveaxis/axes"
+)
+
+// SQLRowsNotClosed reports *sql.Rows that are never closed.
+var SQLRowsNotClosed = &axes.Checker{
+	Name: "correctness/sql-rows-not-closed",
+	Doc: "SQL rows are never closed. " +
+		"The rows returned by Query or QueryContext hold a database connection until Close is called; " +
+		"without defer rows.Close() an early return or a panic while scanning leaks the connection and " +
+		"the pool eventually runs dry.",
+	Axis:     axes.Correctness,
+	Severity: axes.SeverityError,
+	Run:      runSQLRowsNotClosed,
+}
+
+// RowsErrUnchecked reports row loops that never check rows.Err.
+var RowsErrUnchecked = &axes.Checker{
+	Name: "correctness/rows-err-unchecked",
+	Doc: "rows.Err is not checked after the loop. " +
+		"rows.Next returns false both at the end of the result set and when reading fails (a dropped " +
+		"connection, a cancelled context); without checking rows.Err() after the loop a partial result " +
+		"is returned as if it were complete.",
+	Axis:     axes.Correctness,
+	Severity: axes.SeverityWarning,
+	Run:      runRowsErrUnchecked,
+}
+
+// rowsVars finds "rows, err := x.Query(...)" assignments whose first
+// variable is used as *sql.Rows (Next or Scan).
+func rowsVars(fd *ast.FuncDecl) []*ast.AssignStmt {
+	var out []*ast.AssignStmt
+	ast.Inspect(fd.Body, func(n ast.Node) bool {
+		as, ok := n.(*ast.AssignStmt)
+		if !ok || len(as.Lhs) != 2 || len(as.Rhs) != 1 {
+			return true
+		}
+		call, ok := as.Rhs[0].(*ast.CallExpr)
+		if !ok {
+			return true
+		}
+		if m := methodName(call); m != "Query" && m != "QueryContext" && m != "Queryx" && m != "QueryxContext" {
+			return true
+		}
+		id, ok := as.Lhs[0].(*ast.Ident)
+		if !ok || id.Name == "_" || !callsMethod(fd.Body, id.Name, "Next") {
+			return true
+		}
+		out = append(out, as)
+		return true
+	})
+	return out
+}
+
+// callsMethod reports whether scope calls name.method(...) or mentions
+// name.method.
+func callsMethod(scope ast.Node, name, method string) bool {
+	found := false
+	ast.Inspect(scope, func(n ast.Node) bool {
+		if sel, ok := n.(*ast.SelectorExpr); ok && sel.Sel.Name == method {
+			if id, ok := sel.X.(*ast.Ident); ok && id.Name == name {
+				found = true
+			}
+		}
+		return !found
+	})
+	return found
+}
+
+// handedOff reports whether scope passes name to a call, returns it,
+// stores it or sends it, after def.
+func handedOff(scope ast.Node, def ast.Node, name string) bool {
+	is := func(e ast.Expr) bool {
+		id, ok := unparen(e).(*ast.Ident)
+		return ok && id.Name == name
+	}
+	done := false
+	ast.Inspect(scope, func(n ast.Node) bool {
+		if done || n == def {
+			return false
+		}
+		switch n := n.(type) {
+		case *ast.CallExpr:
+			for _, a := range n.Args {
+				if is(a) {
+					done = true
+				}
+			}
+		case *ast.ReturnStmt:
+			for _, r := range n.Results {
+				if is(r) {
+					done = true
+				}
+			}
+		case *ast.AssignStmt:
+			for _, r := range n.Rhs {
+				if is(r) {
+					done = true
+				}
+			}
+		case *ast.CompositeLit:
+			for _, e := range n.Elts {
+				if kv, ok := e.(*ast.KeyValueExpr); ok {
+					e = kv.Value
+				}
+				if is(e) {
+					done = true
+				}
+			}
+		case *ast.SendStmt:
+			done = is(n.Value)
+		}
+		return !done
+	})
+	return done
+}
+
+func runSQLRowsNotClosed(ctx context.Context, pass *axes.Pass) error {
+	for _, g := range pass.ChangedGoFiles(true) {
+		for _, fd := range funcDecls(g.AST) {
+			for _, as := range rowsVars(fd) {
+				name := as.Lhs[0].(*ast.Ident).Name
+				if callsMethod(fd.Body, name, "Close") || handedOff(fd.Body, as, name) {
+					continue
+				}
+				pass.Report(axes.Finding{Path: g.Path, Line: g.Line(as.Pos()), EndLine: g.Line(as.End() - 1),
+					Message: name + " is never closed, so each call holds a database connection until the " +
+						"garbage collector finds it; add defer " + name + ".Close() right after the error check."})
+			}
+		}
+	}
+	return nil
+}
+
+func runRowsErrUnchecked(ctx context.Context, pass *axes.Pass) error {
+	for _, g := range pass.ChangedGoFiles(true) {
+		for _, fd := range funcDecls(g.AST) {
+			for _, as := range rowsVars(fd) {
+				name := as.Lhs[0].(*ast.Ident).Name
+				if callsMethod(fd.Body, name, "Err") || handedOff(fd.Body, as, name) {
+					continue
+				}
+				// Report on the loop.
+				var loop ast.Node = as
+				ast.Inspect(fd.Body, func(n ast.Node) bool {
+					if fs, ok := n.(*ast.ForStmt); ok && fs.Cond != nil && refersTo(fs.Cond, name) {
+						loop = fs
+						return false
+					}
+					return true
+				})
+				line := g.Line(loop.Pos())
+				end := line
+				if fs, ok := loop.(*ast.ForStmt); ok {
+					end = g.Line(fs.End() - 1)
+				}
+				pass.Report(axes.Finding{Path: g.Path, Line: line, EndLine: end,
+					Message: "The loop stops silently when reading " + name + " fails, and " + name +
+						".Err() is never checked, so a partial result looks complete; check " + name +
+						".Err() after the loop."})
+			}
+		}
+	}
+	return nil
+}
+
+// LockHeldOnReturn reports returns between Lock and Unlock that leave the
+// mutex locked.
+var LockHeldOnReturn = &axes.Checker{
+	Name: "correctness/lock-held-on-return",
+	Doc: "A return leaves the mutex locked. " +
+		"When a function calls mu.Lock() and later mu.Unlock() without defer, a return in between " +
+		"(an error path, an early exit) keeps the mutex locked and the next Lock deadlocks; use " +
+		"defer mu.Unlock() right after Lock, or unlock before returning.",
+	Axis:     axes.Correctness,
+	Severity: axes.SeverityError,
+	Run:      runLockHeldOnReturn,
+}
+
+func runLockHeldOnReturn(ctx context.Context, pass *axes.Pass) error {
+	for _, g := range pass.ChangedGoFiles(true) {
+		for _, fn := range allFuncs(g.AST) {
+			if fn.Decl != nil && fn.Decl.Doc != nil && strings.Contains(strings.ToLower(fn.Decl.Doc.Text()), "lock") {
+				continue // documents its locking, e.g. "returns with mu held"
+			}
+			inspectShallow(fn.Body, func(n ast.Node) bool {
+				var list []ast.Stmt
+				switch n := n.(type) {
+				case *ast.BlockStmt:
+					list = n.List
+				case *ast.CaseClause:
+					list = n.Body
+				case *ast.CommClause:
+					list = n.Body
+				default:
+					return true
+				}
+				checkLockRuns(pass, g, fn, list)
+				return true
+			})
+		}
+	}
+	return nil
+}
+
+// lockCall returns the receiver and unlock method of "x.Lock()" or
+// "x.RLock()", or "".
+func lockCall(st ast.Stmt) (string, string) {
+	es, ok := st.(*ast.ExprStmt)
+	if !ok {
+		return "", ""
+	}
+	call, ok := es.X.(*ast.CallExpr)
+	if !ok || len(call.Args) != 0 {
+		return "", ""
+	}
+	switch methodName(call) {
+	case "Lock":
+		return receiverText(call), "Unlock"
+	case "RLock":
+		return receiverText(call), "RUnlock"
+	}
+	return "", ""
+}
+
+func checkLockRuns(pass *axes.Pass, g *axes.GoFile, fn funcBody, list []ast.Stmt) {
+	for i, st := range list {
+		recv, unlock := lockCall(st)
+		if recv == "" {
+			continue
+		}
+		isUnlock := func(n ast.Node) bool {
+			call, ok := n.(*ast.CallExpr)
+			return ok && methodName(call) == unlock && receiverText(call) == recv
+		}
+		for _, next := range list[i+1:] {
+			if d, ok := next.(*ast.DeferStmt); ok && isUnlock(d.Call) {
+				break
+			}
+			if es, ok := next.(*ast.ExprStmt); ok && isUnlock(es.X) {
+				break
+			}
+			var bad *ast.ReturnStmt
+			unlocked := false
+			inspectShallow(next, func(n ast.Node) bool {
+				if bad != nil {
+					return false
+				}
+				if isUnlock(n) {
+					unlocked = true // unlocks on this path before returning
+				}
+				if r, ok := n.(*ast.ReturnStmt); ok && !unlocked {
+					bad = r
+				}
+				return true
+			})
+			if bad != nil {
+				pass.Report(axes.Finding{Path: g.Path, Line: g.Line(bad.Pos()), EndLine: g.Line(bad.End() - 1),
+					Message: "This return leaves " + recv + " locked, so the next " + recv + ".Lock() deadlocks; " +
+						"unlock before returning or use defer " + recv + "." + unlock + "() right after locking."})
+				break
+			}
+		}
+	}
+}
+
+// MutexCopy reports value-receiver methods that lock a mutex field of the
+// receiver, which is a copy.
+var MutexCopy = &axes.Checker{
+	Name: "correctness/mutex-copy",
+	Doc: "Method with a value receiver locks a copied mutex. " +
+		"A method on T (not *T) gets a copy of the struct, so locking its sync.Mutex field locks the copy " +
+		"and protects nothing; use a pointer receiver.",
+	Axis:     axes.Correctness,
+	Severity: axes.SeverityError,
+	Run:      runMutexCopy,
+}
+
+func runMutexCopy(ctx context.Context, pass *axes.Pass) error {
+	done := map[string]bool{}
+	for _, g := range pass.ChangedGoFiles(false) {
+		dir := path.Dir(g.Path)
+		if done[dir] {
+			continue
+		}
+		done[dir] = true
+		// mutex fields ("" for an embedded mutex) of each struct type.
+		mutexes := map[string]map[string]bool{}
+		files := pass.PackageFiles(dir)
+		for _, pf := range files {
+			imports := importNames(pf.AST)
+			ast.Inspect(pf.AST, func(n ast.Node) bool {
+				ts, ok := n.(*ast.TypeSpec)
+				if !ok {
+					return true
+				}
+				st, ok := ts.Type.(*ast.StructType)
+				if !ok {
+					return false
+				}
+				for _, f := range st.Fields.List {
+					if p, name := pkgFunc(imports, f.Type); p == "sync" && (name == "Mutex" || name == "RWMutex") {
+						if mutexes[ts.Name.Name] == nil {
+							mutexes[ts.Name.Name] = map[string]bool{}
+						}
+						if len(f.Names) == 0 {
+							mutexes[ts.Name.Name][""] = true
+						}
+						for _, id := range f.Names {
+							mutexes[ts.Name.Name][id.Name] = true
+						}
+					}
+				}
+				return false
+			})
+		}
+		for _, pf := range files {
+			if pf.IsTest {
+				continue
+			}
+			for _, fd := range funcDecls(pf.AST) {
+				if fd.Recv == nil || len(fd.Recv.List) == 0 {
+					continue
+				}
+				if _, ptr := fd.Recv.List[0].Type.(*ast.StarExpr); ptr {
+					continue
+				}
+				fields := mutexes[recvTypeName(fd)]
+				recv := recvName(fd)
+				if fields == nil || recv == "" {
+					continue
+				}
+				var lock *ast.CallExpr
+				ast.Inspect(fd.Body, func(n ast.Node) bool {
+					call, ok := n.(*ast.CallExpr)
+					if !ok || lock != nil || (methodName(call) != "Lock" && methodName(call) != "RLock") {
+						return lock == nil
+					}
+					r := receiverText(call)
+					if r == recv && fields[""] || strings.HasPrefix(r, recv+".") && fields[strings.TrimPrefix(r, recv+".")] {
+						lock = call
+					}
+					return lock == nil
+				})
+				if lock == nil {
+					continue
+				}
+				pass.Report(axes.Finding{Path: pf.Path, Line: pf.Line(fd.Pos()), EndLine: pf.Line(lock.Pos()),
+					Message: fd.Name.Name + " has a value receiver, so it locks a copy of the mutex and protects " +
+						"nothing; give it a pointer receiver (*" + recvTypeName(fd) + ")."})
+			}
+		}
+	}
+	return nil
+}
+
+// NilMapWrite reports writes to a map variable declared without a value.
+var NilMapWrite = &axes.Checker{
+	Name: "correctness/nil-map-write",
+	Doc: "Write to a nil map. " +
+		"A map declared with var m map[K]V is nil until it is made; writing to it panics with " +
+		"\"assignment to entry in nil map\". Initialise it with make or a literal first.",
+	Axis:     axes.Correctness,
+	Severity: axes.SeverityError,
+	Run:      runNilMapWrite,
+}
+
+func runNilMapWrite(ctx context.Context, pass *axes.Pass) error {
+	for _, g := range pass.ChangedGoFiles(true) {
+		for _, fn := range allFuncs(g.AST) {
+			inspectShallow(fn.Body, func(n ast.Node) bool {
+				ds, ok := n.(*ast.DeclStmt)
+				if !ok {
+					return true
+				}
+				gd, ok := ds.Decl.(*ast.GenDecl)
+				if !ok || gd.Tok != token.VAR {
+					return true
+				}
+				for _, s := range gd.Specs {
+					vs := s.(*ast.ValueSpec)
+					if _, isMap := vs.Type.(*ast.MapType); !isMap || len(vs.Values) > 0 {
+						continue
+					}
+					for _, id := range vs.Names {
+						if w := firstWriteBeforeInit(fn.Body, ds, id.Name); w != nil {
+							pass.Report(axes.Finding{Path: g.Path, Line: g.Line(w.Pos()), EndLine: g.Line(w.End() - 1),
+								Message: id.Name + " is a nil map here (declared without make), so this write panics; " +
+									"declare it with " + id.Name + " := make(...) or a map literal."})
+						}
+					}
+				}
+				return true
+			})
+		}
+	}
+	return nil
+}
+
+// firstWriteBeforeInit returns the first statement after decl that writes
+// an entry of the map name before anything assigns name or takes its
+// address, or nil.
+func firstWriteBeforeInit(body *ast.BlockStmt, decl ast.Node, name string) ast.Node {
+	var write ast.Node
+	stop := false
+	isEntry := func(e ast.Expr) bool {
+		ix, ok := e.(*ast.IndexExpr)
+		if !ok {
+			return false
+		}
+		id, ok := ix.X.(*ast.Ident)
+		return ok && id.Name == name
+	}
+	ast.Inspect(body, func(n ast.Node) bool {
+		if stop || n == nil || n.Pos() <= decl.End() {
+			return !stop
+		}
+		switch n := n.(type) {
+		case *ast.FuncLit:
+			// A closure may run after an initialisation further down; stop
+			// rather than guess.
+			if refersTo(n, name) {
+				stop = true
+			}
+			return false
+		case *ast.ForStmt, *ast.RangeStmt:
+			// A loop that initialises the map somewhere may have done so in
+			// an earlier iteration.
+			if assignedIn(n, name) {
+				stop = true
+				return false
+			}
+		case *ast.AssignStmt:
+			for _, l := range n.Lhs {
+				if id, ok := l.(*ast.Ident); ok && id.Name == name {
+					stop = true
+					return false
+				}
+				if isEntry(l) {
+					write, stop = n, true
+					return false
+				}
+			}
+		case *ast.IncDecStmt:
+			if isEntry(n.X) {
+				write, stop = n, true
+				return false
+			}
+		case *ast.UnaryExpr:
+			if id, ok := n.X.(*ast.Ident); ok && n.Op == token.AND && id.Name == name {
+				stop = true
+			}
+		case *ast.CallExpr:
+			for _, a := range n.Args {
+				if id, ok := a.(*ast.Ident); ok && id.Name == name {
+					stop = true // handed to code that may replace it
+				}
+			}
+		}
+		return !stop
+	})
+	return write
+}
