@@ -282,7 +282,10 @@ func (r *Repo) diffStat(ctx context.Context, from, to plumbing.Hash) (Stat, erro
 
 // UnifiedDiff returns the diff between two commits as git prints it with
 // `git diff from to` and no configuration: git's format, 3 lines of
-// context, rename detection with git's defaults.
+// context, git's line diff and hunk headings, rename detection with git's
+// defaults. Two header lines are not git's to the byte: index lines carry
+// 7-digit object names (git may use more in large repositories), and the
+// "similarity index" of a rename is an estimate.
 func (r *Repo) UnifiedDiff(ctx context.Context, from, to string) ([]byte, error) {
 	hf, ht, err := r.resolvePair(from, to)
 	if err != nil {

@@ -167,7 +167,9 @@ func (w *walker) parents(wn *walkNode) ([]*walkNode, error) {
 	return out, nil
 }
 
-// nonStale reports whether the queue holds a commit that is not stale.
+// nonStale reports whether the queue holds a commit that is not stale. The
+// queue of these walks stays about as wide as the history, so a scan is
+// cheap enough.
 func (w *walker) nonStale() bool {
 	for _, it := range w.queue {
 		if it.n.flags&flagStale == 0 {
@@ -295,7 +297,7 @@ func (w *walker) paintDownToCommon(ctx context.Context, a, b plumbing.Hash) ([]*
 	w.push(nb)
 	var result []*walkNode
 	steps := 0
-	for w.nonStaleFast() {
+	for w.nonStale() {
 		if steps++; steps%4096 == 0 {
 			if err := ctx.Err(); err != nil {
 				return nil, err
@@ -330,10 +332,6 @@ func (w *walker) paintDownToCommon(ctx context.Context, a, b plumbing.Hash) ([]*
 	}
 	return out, nil
 }
-
-// nonStaleFast is nonStale with a running count would be faster; the queue
-// of a paint-down walk stays small, so a scan is cheap enough.
-func (w *walker) nonStaleFast() bool { return w.nonStale() }
 
 // insertByDate inserts c into list, ordered newest first, after the commits
 // of the same date (git's commit_list_insert_by_date).
@@ -436,7 +434,6 @@ func (r *Repo) count(ctx context.Context, a, b plumbing.Hash) (onlyA, onlyB int,
 	nb.flags |= flagB
 	w.push(na)
 	w.push(nb)
-	// pending counts queued commits that are not common.
 	slop := countSlop
 	steps := 0
 	for w.queue.Len() > 0 {
