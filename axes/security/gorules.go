@@ -208,7 +208,7 @@ func oldTLS(imports map[string]string, e ast.Expr) bool {
 }
 
 // passwordish matches names of passwords and passphrases.
-var passwordish = regexp.MustCompile(`(?i)passw|passwd|pwd|passphrase`)
+var passwordish = regexp.MustCompile(`(?i)passw|passwd|pwd|passphrase|^pw$|[a-z]Pw$|_pw$`)
 
 // mentions reports whether any identifier or selector inside e has a name
 // matching re.
@@ -317,8 +317,9 @@ func runInsecureRandom(ctx context.Context, pass *axes.Pass) error {
 		if !hasMathRand {
 			continue
 		}
+		feeds := secretFeeders(pass, g)
 		funcs(g.AST, func(decl *ast.FuncDecl, body *ast.BlockStmt) {
-			funcSecret := decl != nil && secretish.MatchString(decl.Name.Name) && !notSecretish.MatchString(decl.Name.Name)
+			funcSecret := decl != nil && (isSecretName(decl.Name.Name) || feeds[decl.Name.Name])
 			var stack []ast.Node
 			ast.Inspect(body, func(n ast.Node) bool {
 				if n == nil {
@@ -352,6 +353,67 @@ func runInsecureRandom(ctx context.Context, pass *axes.Pass) error {
 		})
 	}
 	return nil
+}
+
+func isSecretName(n string) bool {
+	return secretish.MatchString(n) && !notSecretish.MatchString(n)
+}
+
+// secretFeeders returns the names of the package's functions whose results
+// become secrets: assigned to a secret-like name (token := randString(32)),
+// used as a secret-like field, or returned by a secret-like function.
+func secretFeeders(pass *axes.Pass, g *axes.GoFile) map[string]bool {
+	m := map[string]bool{}
+	callee := func(e ast.Expr) string {
+		if call, ok := e.(*ast.CallExpr); ok {
+			if _, isSel := call.Fun.(*ast.SelectorExpr); !isSel {
+				return calleeName(call)
+			}
+		}
+		return ""
+	}
+	for _, f := range pass.PackageFiles(path.Dir(g.Path)) {
+		if f.AST.Name.Name != g.AST.Name.Name {
+			continue
+		}
+		for _, d := range f.AST.Decls {
+			fd, ok := d.(*ast.FuncDecl)
+			if !ok || fd.Body == nil {
+				continue
+			}
+			secretFunc := isSecretName(fd.Name.Name)
+			ast.Inspect(fd.Body, func(n ast.Node) bool {
+				switch s := n.(type) {
+				case *ast.AssignStmt:
+					for i, l := range s.Lhs {
+						if i < len(s.Rhs) && isSecretName(exprName(l)) {
+							if c := callee(s.Rhs[i]); c != "" {
+								m[c] = true
+							}
+						}
+					}
+				case *ast.KeyValueExpr:
+					if isSecretName(exprName(s.Key)) {
+						if c := callee(s.Value); c != "" {
+							m[c] = true
+						}
+					}
+				case *ast.ReturnStmt:
+					if secretFunc {
+						for _, r := range s.Results {
+							if c := callee(r); c != "" {
+								m[c] = true
+							}
+						}
+					}
+				case *ast.FuncLit:
+					return false
+				}
+				return true
+			})
+		}
+	}
+	return m
 }
 
 // secretTarget returns the secret-looking name that the innermost call of
@@ -392,18 +454,28 @@ func secretTarget(stack []ast.Node) string {
 	return ""
 }
 
-// requestInput reports whether e reads untrusted request input.
-func requestInput(e ast.Expr, imports map[string]string) (string, bool) {
+// requestInput reports whether e reads untrusted request input; strong is
+// false when the only input is r.URL.Path, which http.ServeMux cleans.
+func requestInput(e ast.Expr, imports map[string]string) (string, bool, bool) {
 	found, strong := "", false
 	ast.Inspect(e, func(n ast.Node) bool {
 		switch x := n.(type) {
 		case *ast.CallExpr:
 			name := calleeName(x)
 			switch name {
-			case "FormValue", "PostFormValue", "PathValue", "URLParam", "Param", "Query", "DefaultQuery", "ByName", "Params", "QueryParam", "FormFile":
+			case "FormValue", "PostFormValue", "PathValue", "URLParam", "FormFile":
 				if p, _ := pkgFunc(imports, x); p == "" || strings.Contains(p, "chi") {
 					found, strong = exprText(x), true
 					return false
+				}
+			case "Param", "Query", "DefaultQuery", "Params", "QueryParam", "ByName":
+				// gin, echo and httprouter: c.Param("id"), ps.ByName("id")
+				if sel, ok := x.Fun.(*ast.SelectorExpr); ok && len(x.Args) == 1 {
+					switch exprName(sel.X) {
+					case "c", "ctx", "e", "ps", "params", "p":
+						found, strong = exprText(x), true
+						return false
+					}
 				}
 			case "Get":
 				if sel, ok := x.Fun.(*ast.SelectorExpr); ok {
@@ -435,10 +507,9 @@ func requestInput(e ast.Expr, imports map[string]string) (string, bool) {
 		return true
 	})
 	if found == "" {
-		return "", false
+		return "", false, false
 	}
-	_ = strong
-	return found, true
+	return found, strong, true
 }
 
 // confined reports whether the function body checks paths in a way that can
@@ -464,13 +535,28 @@ func confined(body ast.Node, imports map[string]string) bool {
 	return found
 }
 
-// pathSinks are file-system functions that take a path.
-var pathSinks = map[string]map[string]bool{
-	"path/filepath": {"Join": true},
-	"path":          {"Join": true},
-	"os": {"Open": true, "OpenFile": true, "ReadFile": true, "WriteFile": true, "Create": true,
-		"Remove": true, "RemoveAll": true, "ReadDir": true, "Mkdir": true, "MkdirAll": true, "Rename": true},
-	"net/http": {"ServeFile": true},
+// pathSinks are file-system functions and the indexes of their path
+// arguments (-1: all arguments).
+var pathSinks = map[string]map[string][]int{
+	"path/filepath": {"Join": {-1}},
+	"path":          {"Join": {-1}},
+	"os": {"Open": {0}, "OpenFile": {0}, "ReadFile": {0}, "WriteFile": {0}, "Create": {0},
+		"Remove": {0}, "RemoveAll": {0}, "ReadDir": {0}, "Mkdir": {0}, "MkdirAll": {0}, "Rename": {0, 1}},
+	"io/ioutil": {"ReadFile": {0}, "WriteFile": {0}},
+	"net/http":  {"ServeFile": {2}},
+}
+
+func sinkArgs(call *ast.CallExpr, idx []int) []ast.Expr {
+	if len(idx) == 1 && idx[0] < 0 {
+		return call.Args
+	}
+	var out []ast.Expr
+	for _, i := range idx {
+		if i < len(call.Args) {
+			out = append(out, call.Args[i])
+		}
+	}
+	return out
 }
 
 func runPathTraversal(ctx context.Context, pass *axes.Pass) error {
@@ -483,11 +569,22 @@ func runPathTraversal(ctx context.Context, pass *axes.Pass) error {
 			if confined(body, imports) {
 				return
 			}
-			tainted := map[string]string{}
+			tainted := map[string]pathTaint{}
 			reported := map[int]bool{}
 			ast.Inspect(body, func(n ast.Node) bool {
 				switch s := n.(type) {
 				case *ast.AssignStmt:
+					if len(s.Rhs) == 1 && len(s.Lhs) > 1 {
+						// file, header, err := r.FormFile("upload")
+						if src, ok := taintedPath(s.Rhs[0], imports, tainted); ok {
+							for _, l := range s.Lhs {
+								if id, ok := l.(*ast.Ident); ok && id.Name != "err" && id.Name != "_" {
+									tainted[id.Name] = src
+								}
+							}
+						}
+						return true
+					}
 					if len(s.Lhs) != len(s.Rhs) {
 						return true
 					}
@@ -504,26 +601,30 @@ func runPathTraversal(ctx context.Context, pass *axes.Pass) error {
 					}
 				case *ast.CallExpr:
 					p, name := pkgFunc(imports, s)
-					if !pathSinks[p][name] {
+					idx, ok := pathSinks[p][name]
+					if !ok {
 						return true
 					}
-					args := s.Args
-					if p == "net/http" && len(args) == 3 {
-						args = args[2:]
-					}
-					for _, a := range args {
+					for _, a := range sinkArgs(s, idx) {
 						src, ok := taintedPath(a, imports, tainted)
 						if !ok {
 							continue
+						}
+						if p == "net/http" && src.urlPath {
+							continue // ServeFile itself rejects ".." in r.URL.Path
 						}
 						from, to, added := addedCall(pass, g, s)
 						if !added || reported[from] {
 							return true
 						}
 						reported[from] = true
-						pass.Report(axes.Finding{Path: g.Path, Line: from, EndLine: to, Message: fmt.Sprintf(
+						sev := axes.SeverityError
+						if src.urlPath {
+							sev = axes.SeverityWarning
+						}
+						pass.Report(axes.Finding{Path: g.Path, Line: from, EndLine: to, Severity: sev, Message: fmt.Sprintf(
 							"%s.%s uses %s from the request, so a value with \"../\" reaches files outside the intended directory (path traversal); open it through os.Root, or check filepath.IsLocal / that the cleaned path stays under the base directory.",
-							defaultImportName(p), name, src)})
+							defaultImportName(p), name, src.what)})
 						return true
 					}
 				}
@@ -534,40 +635,47 @@ func runPathTraversal(ctx context.Context, pass *axes.Pass) error {
 	return nil
 }
 
+// pathTaint is request input flowing towards a file path.
+type pathTaint struct {
+	what    string // how the input is read, for messages
+	urlPath bool   // only r.URL.Path, which http.ServeMux cleans
+}
+
 // taintedPath reports whether e carries request input that was not reduced
 // to a base name.
-func taintedPath(e ast.Expr, imports map[string]string, tainted map[string]string) (string, bool) {
+func taintedPath(e ast.Expr, imports map[string]string, tainted map[string]pathTaint) (pathTaint, bool) {
 	if call, ok := e.(*ast.CallExpr); ok {
-		if p, name := pkgFunc(imports, call); (p == "path/filepath" || p == "path") && name == "Base" {
-			return "", false
+		p, name := pkgFunc(imports, call)
+		if (p == "path/filepath" || p == "path") && name == "Base" || p == "strconv" {
+			return pathTaint{}, false
 		}
-		if p, name := pkgFunc(imports, call); (p == "path/filepath" || p == "path") && name == "Clean" && len(call.Args) == 1 {
+		if (p == "path/filepath" || p == "path") && name == "Clean" && len(call.Args) == 1 {
 			if b, ok := call.Args[0].(*ast.BinaryExpr); ok {
 				if s, ok := stringLit(b.X); ok && strings.HasPrefix(s, "/") {
-					return "", false // Clean("/"+x) cannot climb above the root
+					return pathTaint{}, false // Clean("/"+x) cannot climb above the root
 				}
 			}
 		}
-		if p, _ := pkgFunc(imports, call); p == "strconv" {
-			return "", false
-		}
 	}
-	if src, ok := requestInput(e, imports); ok {
-		return src, true
+	if src, strong, ok := requestInput(e, imports); ok {
+		return pathTaint{what: src, urlPath: !strong}, true
 	}
-	found := ""
+	var found pathTaint
+	ok := false
 	ast.Inspect(e, func(n ast.Node) bool {
-		if call, ok := n.(*ast.CallExpr); ok {
+		if call, isCall := n.(*ast.CallExpr); isCall {
 			if p, name := pkgFunc(imports, call); (p == "path/filepath" || p == "path") && name == "Base" || p == "strconv" {
 				return false
 			}
 		}
-		if id, ok := n.(*ast.Ident); ok && tainted[id.Name] != "" && found == "" {
-			found = tainted[id.Name]
+		if id, isID := n.(*ast.Ident); isID && !ok {
+			if t, hit := tainted[id.Name]; hit {
+				found, ok = t, true
+			}
 		}
-		return found == ""
+		return !ok
 	})
-	return found, found != ""
+	return found, ok
 }
 
 func runServerNoTimeouts(ctx context.Context, pass *axes.Pass) error {

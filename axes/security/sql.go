@@ -52,7 +52,15 @@ type taint struct {
 	operand  string // the name of an interpolated value, if known
 	strong   bool   // the value lands in a quoted or value position
 	cond     bool   // only a condition fragment, without SQL keywords
+	quoted   bool   // the value lands inside '...'
 }
+
+// reportable reports whether a taint is clear enough to report without
+// seeing the query run: a value in a value position of SQL text, or inside
+// quotes in a condition fragment.
+func (t *taint) reportable() bool { return t.strong && (!t.cond || t.quoted) }
+
+var quotedBefore = regexp.MustCompile(`'%*$`)
 
 type sqlScan struct {
 	pass    *axes.Pass
@@ -76,7 +84,7 @@ func runSQLInjection(ctx context.Context, pass *axes.Pass) error {
 			// Quoted interpolation is reported even when the sink is not
 			// in sight (a helper that returns the statement).
 			for _, t := range s.vars {
-				if t.strong && !t.cond && !s.done[t] {
+				if t.reportable() && !s.done[t] {
 					s.report(t, "")
 				}
 			}
@@ -135,10 +143,27 @@ func (s *sqlScan) scan(body ast.Node) {
 			if _, isSel := st.Fun.(*ast.SelectorExpr); !isSel {
 				return true
 			}
-			if p, _ := pkgFunc(s.imports, st); p != "" {
+			if p, fn := pkgFunc(s.imports, st); p != "" {
+				// fmt.Fprintf(&b, "... WHERE name = '%s'", v) into a builder
+				if p == "fmt" && fn == "Fprintf" && len(st.Args) > 2 {
+					if t := s.sprintfTaint(st.Args[1:]); t != nil && t.reportable() {
+						t.from, t.to = span(s.g, st)
+						s.report(t, "")
+					}
+				}
 				return true // a package function such as fmt.Sprintf, not a method
 			}
 			if !sqlMethods[name] && !condMethods[name] {
+				// SQL text built into a strings.Builder or passed to a helper
+				for _, a := range st.Args {
+					if _, isIdent := a.(*ast.Ident); isIdent {
+						continue
+					}
+					if t := s.taintOf(a); t != nil && t.reportable() && !s.done[t] {
+						t.from, t.to = span(s.g, a)
+						s.report(t, "")
+					}
+				}
 				return true
 			}
 			for _, a := range st.Args {
@@ -223,89 +248,99 @@ func (s *sqlScan) taintOf(e ast.Expr) *taint {
 		return s.vars[t.Name]
 	case *ast.CallExpr:
 		p, name := pkgFunc(s.imports, t)
-		if p != "fmt" || (name != "Sprintf" && name != "Sprint") || len(t.Args) < 2 || name == "Sprint" {
+		if p != "fmt" || name != "Sprintf" || len(t.Args) < 2 {
 			return nil
 		}
-		format, ok := s.literalText(t.Args[0])
-		if !ok {
-			return nil
-		}
-		isSQL := sqlLike.MatchString(format)
-		verbs := verbRE.FindAllStringIndex(format, -1)
-		argi := 1
-		var res *taint
-		for _, v := range verbs {
-			verb := format[v[0]:v[1]]
-			if verb == "%%" {
-				continue
-			}
-			if strings.Contains(verb, "*") {
-				argi++
-			}
-			if argi >= len(t.Args) {
-				break
-			}
-			arg := t.Args[argi]
-			argi++
-			switch verb[len(verb)-1] {
-			case 'd', 'f', 'g', 'e', 't', 'b', 'o', 'c', 'x', 'X', 'U':
-				continue
-			}
-			if s.isConst(arg) {
-				continue
-			}
-			before := format[:v[0]]
-			cond := !isSQL && condLike.MatchString(before)
-			if !isSQL && !cond {
-				continue
-			}
-			strong := !identBefore.MatchString(before)
-			if res == nil || strong && !res.strong {
-				res = &taint{how: "fmt.Sprintf", operand: exprText(arg), strong: strong, cond: cond}
-			}
-		}
-		return res
+		return s.sprintfTaint(t.Args)
 	case *ast.BinaryExpr:
-		if t.Op != token.ADD {
-			return nil
-		}
-		ops := flattenAdd(t)
-		var text strings.Builder
-		for _, op := range ops {
-			if str, ok := s.literalText(op); ok {
-				text.WriteString(str)
-			}
-		}
-		full := text.String()
-		isSQL := sqlLike.MatchString(full)
-		var res *taint
-		before := ""
-		for _, op := range ops {
-			if str, ok := s.literalText(op); ok {
-				before += str
-				continue
-			}
-			if inner := s.vars[identName(op)]; inner != nil {
-				return inner
-			}
-			if s.isConst(op) {
-				before += "?"
-				continue
-			}
-			cond := !isSQL && condLike.MatchString(before)
-			if !isSQL && !cond {
-				before += "?"
-				continue
-			}
-			strong := !identBefore.MatchString(before)
-			if res == nil || strong && !res.strong {
-				res = &taint{how: "concatenation", operand: exprText(op), strong: strong, cond: cond}
-			}
-			before += "?"
-		}
-		return res
+		return s.concatTaint(t)
 	}
 	return nil
+}
+
+// sprintfTaint checks a format and its arguments, as passed to Sprintf.
+func (s *sqlScan) sprintfTaint(args []ast.Expr) *taint {
+	format, ok := s.literalText(args[0])
+	if !ok {
+		return nil
+	}
+	isSQL := sqlLike.MatchString(format)
+	verbs := verbRE.FindAllStringIndex(format, -1)
+	argi := 1
+	var res *taint
+	for _, v := range verbs {
+		verb := format[v[0]:v[1]]
+		if verb == "%%" {
+			continue
+		}
+		if strings.Contains(verb, "*") {
+			argi++
+		}
+		if argi >= len(args) {
+			break
+		}
+		arg := args[argi]
+		argi++
+		switch verb[len(verb)-1] {
+		case 'd', 'f', 'g', 'e', 't', 'b', 'o', 'c', 'x', 'X', 'U':
+			continue
+		}
+		if s.isConst(arg) {
+			continue
+		}
+		before := format[:v[0]]
+		cond := !isSQL && condLike.MatchString(before)
+		if !isSQL && !cond {
+			continue
+		}
+		strong := !identBefore.MatchString(before)
+		if res == nil || strong && !res.strong {
+			res = &taint{how: "fmt.Sprintf", operand: exprText(arg), strong: strong, cond: cond, quoted: quotedBefore.MatchString(before)}
+		}
+	}
+	return res
+}
+
+// concatTaint checks a + concatenation.
+func (s *sqlScan) concatTaint(t *ast.BinaryExpr) *taint {
+	if t.Op != token.ADD {
+		return nil
+	}
+	ops := flattenAdd(t)
+	var text strings.Builder
+	for _, op := range ops {
+		if str, ok := s.literalText(op); ok {
+			text.WriteString(str)
+		}
+	}
+	full := text.String()
+	isSQL := sqlLike.MatchString(full)
+	var res *taint
+	before := ""
+	for _, op := range ops {
+		if str, ok := s.literalText(op); ok {
+			before += str
+			continue
+		}
+		if inner := s.vars[identName(op)]; inner != nil {
+			return inner
+		}
+		if s.isConst(op) {
+			before += "?"
+			continue
+		}
+		cond := !isSQL && condLike.MatchString(before)
+		if !isSQL && !cond {
+			before += "?"
+			continue
+		}
+		strong := !identBefore.MatchString(before)
+		if res == nil || strong && !res.strong {
+			res = &taint{how: "concatenation", operand: exprText(op), strong: strong, cond: cond, quoted: quotedBefore.MatchString(before)}
+		}
+		before += "?"
+	}
+	return res
 }
 
 // literalText returns the text of a string literal or of a constant SQL
