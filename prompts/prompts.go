@@ -22,7 +22,7 @@ import (
 // Version identifies the templates and the rendering. Bump it whenever a
 // template, the schema or FormatHunk changes, so that cached model output
 // made with older prompts is not reused.
-const Version = "fiveaxis-prompts/2"
+const Version = "fiveaxis-prompts/3"
 
 //go:embed templates/*.tmpl
 var templateFS embed.FS

@@ -101,7 +101,10 @@ func inputOf(tb testing.TB, repo *gitops.Repo, head string) axes.Input {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return axes.Input{Diff: d, Base: gitops.TreeAt(repo, base), Head: gitops.TreeAt(repo, h)}
+	return axes.Input{Diff: d, Base: gitops.TreeAt(repo, base), Head: gitops.TreeAt(repo, h), PR: axes.PullRequest{
+		Title: "Add checks to the compute pipeline",
+		Body:  "Every step now checks its input before computing.\n\nThe session package gets the same checks; docs and deploy files follow.",
+	}}
 }
 
 // sentTokens counts the input tokens of the requests from index from on.
