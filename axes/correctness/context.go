@@ -42,6 +42,17 @@ func runContextBackgroundWithCtx(ctx context.Context, pass *axes.Pass) error {
 	for _, g := range pass.ChangedGoFiles(false) {
 		imports := importNames(g.AST)
 		seen := map[token.Pos]bool{}
+		// context.Background() compared with ctx is a check, not a use.
+		ast.Inspect(g.AST, func(n ast.Node) bool {
+			if be, ok := n.(*ast.BinaryExpr); ok && (be.Op == token.EQL || be.Op == token.NEQ) {
+				for _, e := range []ast.Expr{be.X, be.Y} {
+					if call, ok := e.(*ast.CallExpr); ok {
+						seen[call.Pos()] = true
+					}
+				}
+			}
+			return true
+		})
 		for _, fn := range allFuncs(g.AST) {
 			name := ctxParam(imports, fn.Type)
 			if name == "" {

@@ -279,10 +279,22 @@ func runTestGoroutineNotJoined(ctx context.Context, pass *axes.Pass) error {
 				continue
 			}
 			chans := chanVars(fd)
+			closures := closureVars(fd.Body)
 			ast.Inspect(fd.Body, func(n ast.Node) bool {
 				switch n := n.(type) {
 				case *ast.GoStmt:
-					if !joinedAfter(fd.Body, n, newGoInfo(n), chans) {
+					gi := newGoInfo(n)
+					if id, ok := n.Call.Fun.(*ast.Ident); ok && closures[id.Name] != nil {
+						// go observe(): what the closure touches counts too.
+						more := newGoInfo(closures[id.Name])
+						for k := range more.refs {
+							gi.refs[k] = true
+						}
+						for k := range more.signals {
+							gi.signals[k] = true
+						}
+					}
+					if !joinedAfter(fd.Body, n, gi, chans) {
 						a, b := span(g, n)
 						pass.Report(axes.Finding{Path: g.Path, Line: a, EndLine: b,
 							Message: "This goroutine is never waited for, so it can outlive " + fd.Name.Name +
@@ -849,3 +861,21 @@ func runSharedWriteInGoroutines(ctx context.Context, pass *axes.Pass) error {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// closureVars maps names assigned a function literal in scope to it.
+func closureVars(scope ast.Node) map[string]*ast.FuncLit {
+	out := map[string]*ast.FuncLit{}
+	ast.Inspect(scope, func(n ast.Node) bool {
+		if as, ok := n.(*ast.AssignStmt); ok && len(as.Lhs) == len(as.Rhs) {
+			for i, r := range as.Rhs {
+				if lit, ok := r.(*ast.FuncLit); ok {
+					if id, ok := as.Lhs[i].(*ast.Ident); ok {
+						out[id.Name] = lit
+					}
+				}
+			}
+		}
+		return true
+	})
+	return out
+}

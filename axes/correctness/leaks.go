@@ -131,7 +131,16 @@ func runSQLRowsNotClosed(ctx context.Context, pass *axes.Pass) error {
 				if callsMethod(fd.Body, name, "Close") || handedOff(fd.Body, as, name) {
 					continue
 				}
-				pass.Report(axes.Finding{Path: g.Path, Line: g.Line(as.Pos()), EndLine: g.Line(as.End() - 1),
+				// Rows close themselves when Next returns false, so the leak is
+				// on the paths that leave the loop early.
+				sev := axes.SeverityWarning
+				if returnsInLoop(fd.Body, name) {
+					sev = axes.SeverityError
+				}
+				if g.IsTest {
+					sev = axes.SeverityInfo
+				}
+				pass.Report(axes.Finding{Path: g.Path, Line: g.Line(as.Pos()), EndLine: g.Line(as.End() - 1), Severity: sev,
 					Message: name + " is never closed, so each call holds a database connection until the " +
 						"garbage collector finds it; add defer " + name + ".Close() right after the error check."})
 			}
@@ -157,12 +166,16 @@ func runRowsErrUnchecked(ctx context.Context, pass *axes.Pass) error {
 					}
 					return true
 				})
+				sev := axes.SeverityWarning
+				if g.IsTest {
+					sev = axes.SeverityInfo
+				}
 				line := g.Line(loop.Pos())
 				end := line
 				if fs, ok := loop.(*ast.ForStmt); ok {
 					end = g.Line(fs.End() - 1)
 				}
-				pass.Report(axes.Finding{Path: g.Path, Line: line, EndLine: end,
+				pass.Report(axes.Finding{Path: g.Path, Line: line, EndLine: end, Severity: sev,
 					Message: "The loop stops silently when reading " + name + " fails, and " + name +
 						".Err() is never checked, so a partial result looks complete; check " + name +
 						".Err() after the loop."})
@@ -242,26 +255,29 @@ func checkLockRuns(pass *axes.Pass, g *axes.GoFile, fn funcBody, list []ast.Stmt
 			return ok && methodName(call) == unlock && receiverText(call) == recv
 		}
 		for _, next := range list[i+1:] {
-			if d, ok := next.(*ast.DeferStmt); ok && isUnlock(d.Call) {
-				break
-			}
-			if es, ok := next.(*ast.ExprStmt); ok && isUnlock(es.X) {
-				break
-			}
+			// The first unlock anywhere in the statement (also in a goroutine
+			// or defer it starts, which takes the lock over) ends the run; a
+			// return of this function before it leaves the lock held.
+			var unlockPos token.Pos
+			ast.Inspect(next, func(n ast.Node) bool {
+				if unlockPos == token.NoPos && n != nil && isUnlock(n) {
+					unlockPos = n.Pos()
+				}
+				return unlockPos == token.NoPos
+			})
 			var bad *ast.ReturnStmt
-			unlocked := false
 			inspectShallow(next, func(n ast.Node) bool {
-				if bad != nil {
-					return false
-				}
-				if isUnlock(n) {
-					unlocked = true // unlocks on this path before returning
-				}
-				if r, ok := n.(*ast.ReturnStmt); ok && !unlocked {
+				if r, ok := n.(*ast.ReturnStmt); ok && bad == nil {
 					bad = r
 				}
-				return true
+				return bad == nil
 			})
+			if bad != nil && unlockPos != token.NoPos && unlockPos < bad.Pos() {
+				bad = nil
+			}
+			if bad == nil && unlockPos != token.NoPos {
+				break
+			}
 			if bad != nil {
 				pass.Report(axes.Finding{Path: g.Path, Line: g.Line(bad.Pos()), EndLine: g.Line(bad.End() - 1),
 					Message: "This return leaves " + recv + " locked, so the next " + recv + ".Lock() deadlocks; " +
@@ -468,4 +484,38 @@ func firstWriteBeforeInit(body *ast.BlockStmt, decl ast.Node, name string) ast.N
 		return !stop
 	})
 	return write
+}
+
+// returnsInLoop reports whether a "for name.Next()" loop in scope can
+// return or break out early.
+func returnsInLoop(scope ast.Node, name string) bool {
+	found := false
+	ast.Inspect(scope, func(n ast.Node) bool {
+		fs, ok := n.(*ast.ForStmt)
+		if !ok || fs.Cond == nil || !refersTo(fs.Cond, name) {
+			return !found
+		}
+		inspectShallow(fs.Body, func(x ast.Node) bool {
+			switch x := x.(type) {
+			case *ast.ReturnStmt:
+				found = true
+			case *ast.BranchStmt:
+				if x.Tok == token.BREAK && x.Label == nil {
+					found = true
+				}
+			case *ast.ForStmt, *ast.RangeStmt, *ast.SwitchStmt, *ast.TypeSwitchStmt, *ast.SelectStmt:
+				// a break in there leaves the inner statement only
+				inspectShallow(x, func(y ast.Node) bool {
+					if _, ok := y.(*ast.ReturnStmt); ok {
+						found = true
+					}
+					return !found
+				})
+				return false
+			}
+			return !found
+		})
+		return !found
+	})
+	return found
 }

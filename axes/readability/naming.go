@@ -154,7 +154,7 @@ func findMutation(fd *ast.FuncDecl, pkgVars map[string]bool) *mutation {
 			if !ok {
 				return ""
 			}
-			if recv != "" && id.Name == recv && (ptrRecv || isIndex) {
+			if recv != "" && id.Name == recv && (ptrRecv || isIndex) && !isBookkeeping(x.Sel.Name) {
 				return recv + "." + x.Sel.Name
 			}
 			if pkgVars[id.Name] && !locals[id.Name] {
@@ -162,6 +162,27 @@ func findMutation(fd *ast.FuncDecl, pkgVars map[string]bool) *mutation {
 			}
 		}
 		return ""
+	}
+	// Conditions anywhere in the function: a target they test is being
+	// initialised lazily or memoised ("if c.x != nil { return c.x }").
+	var conds []string
+	ast.Inspect(fd.Body, func(n ast.Node) bool {
+		if ifs, ok := n.(*ast.IfStmt); ok {
+			conds = append(conds, exprString(ifs.Cond))
+			if ifs.Init != nil {
+				conds = append(conds, nodeIdents(ifs.Init))
+			}
+		}
+		return true
+	})
+	memoised := func(t ast.Expr) bool {
+		text := exprString(t)
+		for _, c := range conds {
+			if text != "" && strings.Contains(c, text) {
+				return true
+			}
+		}
+		return false
 	}
 	var found *mutation
 	var guards []*ast.IfStmt
@@ -198,7 +219,7 @@ func findMutation(fd *ast.FuncDecl, pkgVars map[string]bool) *mutation {
 				if ix, ok := l.(*ast.IndexExpr); ok {
 					base = ix.X
 				}
-				if t := target(l); t != "" && !guarded(base) {
+				if t := target(l); t != "" && !guarded(base) && !memoised(base) {
 					found = &mutation{node: n, target: t}
 					return false
 				}
@@ -273,4 +294,16 @@ func admitsChange(name string) bool {
 		}
 	}
 	return strings.Contains(name, "Next") || strings.Contains(name, "Pending")
+}
+
+// isBookkeeping reports whether a field name says it holds a cache, memo,
+// lock or statistics, which queries may update without surprising anyone.
+func isBookkeeping(field string) bool {
+	l := strings.ToLower(field)
+	for _, w := range []string{"cache", "memo", "seen", "visited", "stat", "metric", "hits", "miss"} {
+		if strings.Contains(l, w) {
+			return true
+		}
+	}
+	return false
 }

@@ -53,6 +53,9 @@ func runDebugPrint(ctx context.Context, pass *axes.Pass) error {
 				if ifs, ok := n.(*ast.IfStmt); ok && isVerbosityCheck(ifs.Cond) {
 					return false // printing is switched on deliberately
 				}
+				if b, ok := n.(*ast.BlockStmt); ok && endsProgram(imports, b) {
+					return false // a diagnostic printed just before a panic or exit
+				}
 				call, ok := n.(*ast.CallExpr)
 				if !ok {
 					return true
@@ -166,4 +169,27 @@ func isVerbosityCheck(cond ast.Expr) bool {
 		return !found
 	})
 	return found
+}
+
+// endsProgram reports whether a block calls panic, os.Exit or log.Fatal
+// directly.
+func endsProgram(imports map[string]string, b *ast.BlockStmt) bool {
+	for _, st := range b.List {
+		es, ok := st.(*ast.ExprStmt)
+		if !ok {
+			continue
+		}
+		call, ok := es.X.(*ast.CallExpr)
+		if !ok {
+			continue
+		}
+		if id, ok := call.Fun.(*ast.Ident); ok && id.Name == "panic" {
+			return true
+		}
+		p, f := pkgFunc(imports, call.Fun)
+		if p == "os" && f == "Exit" || p == "log" && strings.HasPrefix(f, "Fatal") {
+			return true
+		}
+	}
+	return false
 }
