@@ -47,6 +47,16 @@ type backend struct {
 	lock          func() (unlock func(), err error)
 	rescueOrphans func(ctx context.Context) (int, error)
 	close         func()
+	// inTx runs fn in one transaction, with River's list and cancel
+	// operations bound to it, and commits.
+	inTx func(ctx context.Context, fn func(tx txOps) error) error
+}
+
+// txOps are River's operations inside one transaction.
+type txOps struct {
+	insertMany func(params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)
+	list       func(params *river.JobListParams) (*river.JobListResult, error)
+	cancel     func(id int64) error
 }
 
 // SQLitePath returns the SQLite file a database setting names, or "" for
@@ -215,6 +225,31 @@ func newBackend[TTx any](driver riverdriver.Driver[TTx], cfg *river.Config, sche
 			return fmt.Errorf("migrations not applied (run `fiveaxis migrate`): %s", strings.Join(res.Messages, "; "))
 		}
 		return nil
+	}
+	be.inTx = func(ctx context.Context, fn func(tx txOps) error) error {
+		execTx, err := driver.GetExecutor().Begin(ctx)
+		if err != nil {
+			return err
+		}
+		tx := driver.UnwrapTx(execTx)
+		ops := txOps{
+			insertMany: func(p []river.InsertManyParams) ([]*rivertype.JobInsertResult, error) {
+				return client.InsertManyTx(ctx, tx, p)
+			},
+			list: func(p *river.JobListParams) (*river.JobListResult, error) { return client.JobListTx(ctx, tx, p) },
+			cancel: func(id int64) error {
+				_, err := client.JobCancelTx(ctx, tx, id)
+				if errors.Is(err, river.ErrNotFound) {
+					return nil
+				}
+				return err
+			},
+		}
+		if err := fn(ops); err != nil {
+			_ = execTx.Rollback(ctx)
+			return err
+		}
+		return execTx.Commit(ctx)
 	}
 	be.rescueOrphans = func(ctx context.Context) (int, error) {
 		return rescueOrphans(ctx, client, driver.GetExecutor(), schema)

@@ -333,8 +333,8 @@ func (q *Queue) Close() error {
 
 // Enqueue stores jobs and returns once they are committed. A job that is
 // already queued (same kind, repo, PR and head) is skipped. Enqueueing a
-// review cancels queued jobs of the same PR for other heads that were
-// enqueued before it.
+// review cancels, in the same transaction, queued jobs of the same PR for
+// other heads that were enqueued before it.
 func (q *Queue) Enqueue(ctx context.Context, jobs ...reviewer.Job) error {
 	jobs = dedupe(jobs)
 	if len(jobs) == 0 {
@@ -349,29 +349,90 @@ func (q *Queue) Enqueue(ctx context.Context, jobs ...reviewer.Job) error {
 		}
 		params[i] = p
 	}
-	res, err := q.be.client.InsertMany(ctx, params)
+	var res []*rivertype.JobInsertResult
+	var cancelled []cancelledJob
+	err := q.be.inTx(ctx, func(tx txOps) error {
+		var err error
+		cancelled = cancelled[:0]
+		if res, err = tx.insertMany(params); err != nil {
+			return err
+		}
+		for i, r := range res {
+			if params[i].Args.Kind() != KindReviewPR || r.UniqueSkippedAsDuplicate {
+				continue
+			}
+			c, err := coalesce(tx, jobs[i], r.Job.ID)
+			if err != nil {
+				return err
+			}
+			cancelled = append(cancelled, c...)
+		}
+		return nil
+	})
 	if err != nil {
 		return fmt.Errorf("queue: enqueue: %w", err)
 	}
 	for i, r := range res {
 		j := jobs[i]
 		kind := params[i].Args.Kind()
+		result := "inserted"
 		if r.UniqueSkippedAsDuplicate {
-			q.metrics.Enqueued.WithLabelValues(kind, "duplicate").Inc()
-			q.log.Debug("job already queued", "kind", kind, "repo", j.Repo, "pr", j.PR, "head_sha", j.HeadSHA, "job_id", r.Job.ID)
-			continue
+			result = "duplicate"
 		}
-		q.metrics.Enqueued.WithLabelValues(kind, "inserted").Inc()
-		q.log.Debug("job enqueued", "kind", kind, "repo", j.Repo, "pr", j.PR, "head_sha", j.HeadSHA, "job_id", r.Job.ID, "reason", j.Reason)
-		if kind == KindReviewPR {
-			if err := q.coalesce(ctx, j, r.Job.ID); err != nil {
-				// The new job is stored; an older one left queued only
-				// costs a no-op run.
-				q.log.Warn("coalesce older jobs", "repo", j.Repo, "pr", j.PR, "head_sha", j.HeadSHA, "job_id", r.Job.ID, "err", err)
-			}
-		}
+		q.metrics.Enqueued.WithLabelValues(kind, result).Inc()
+		q.log.Debug("enqueue", "result", result, "kind", kind, "repo", j.Repo, "pr", j.PR, "head_sha", j.HeadSHA,
+			"job_id", r.Job.ID, "reason", j.Reason)
+	}
+	for _, c := range cancelled {
+		q.metrics.Coalesced.Inc()
+		q.log.Info("cancelled job for an older head", "repo", c.Repo, "pr", c.PR, "head_sha", c.HeadSHA,
+			"job_id", c.ID, "newer_head_sha", c.Newer)
 	}
 	return nil
+}
+
+// cancelledJob is a job that coalescing cancelled.
+type cancelledJob struct {
+	ID             int64
+	Repo           string
+	PR             int64
+	HeadSHA, Newer string
+}
+
+// coalesce cancels the jobs of j's PR for other heads that were enqueued
+// before newID and have not started.
+func coalesce(tx txOps, j reviewer.Job, newID int64) ([]cancelledJob, error) {
+	params := river.NewJobListParams().
+		Kinds(KindReviewPR, KindRebaseCheck).
+		States(rivertype.JobStateAvailable, rivertype.JobStateScheduled, rivertype.JobStateRetryable).
+		TagsAny(prTag(j.Repo, j.PR)).
+		First(1000)
+	res, err := tx.list(params)
+	if err != nil {
+		return nil, fmt.Errorf("coalesce: %w", err)
+	}
+	var out []cancelledJob
+	for _, row := range res.Jobs {
+		if row.ID >= newID {
+			continue
+		}
+		var a struct {
+			Repo    string `json:"repo"`
+			PR      int64  `json:"pr"`
+			HeadSHA string `json:"head_sha"`
+		}
+		if err := jsonUnmarshal(row.EncodedArgs, &a); err != nil {
+			return nil, err
+		}
+		if a.Repo != j.Repo || a.PR != j.PR || a.HeadSHA == j.HeadSHA {
+			continue
+		}
+		if err := tx.cancel(row.ID); err != nil {
+			return nil, fmt.Errorf("coalesce: cancel job %d: %w", row.ID, err)
+		}
+		out = append(out, cancelledJob{ID: row.ID, Repo: a.Repo, PR: a.PR, HeadSHA: a.HeadSHA, Newer: j.HeadSHA})
+	}
+	return out, nil
 }
 
 // dedupe drops repeated jobs from one batch: River rejects a batch that
@@ -405,43 +466,6 @@ func (q *Queue) debounce() time.Duration {
 		return 0
 	}
 	return q.opts.Debounce
-}
-
-// coalesce cancels the jobs of j's PR for other heads that were enqueued
-// before newID and have not started.
-func (q *Queue) coalesce(ctx context.Context, j reviewer.Job, newID int64) error {
-	params := river.NewJobListParams().
-		Kinds(KindReviewPR, KindRebaseCheck).
-		States(rivertype.JobStateAvailable, rivertype.JobStateScheduled, rivertype.JobStateRetryable).
-		TagsAny(prTag(j.Repo, j.PR)).
-		First(1000)
-	res, err := q.be.client.JobList(ctx, params)
-	if err != nil {
-		return err
-	}
-	for _, row := range res.Jobs {
-		if row.ID >= newID {
-			continue
-		}
-		var a struct {
-			Repo    string `json:"repo"`
-			PR      int64  `json:"pr"`
-			HeadSHA string `json:"head_sha"`
-		}
-		if err := jsonUnmarshal(row.EncodedArgs, &a); err != nil {
-			return err
-		}
-		if a.Repo != j.Repo || a.PR != j.PR || a.HeadSHA == j.HeadSHA {
-			continue
-		}
-		if _, err := q.be.client.JobCancel(ctx, row.ID); err != nil && !errors.Is(err, river.ErrNotFound) {
-			return fmt.Errorf("cancel job %d: %w", row.ID, err)
-		}
-		q.metrics.Coalesced.Inc()
-		q.log.Info("cancelled job for an older head", "repo", a.Repo, "pr", a.PR, "head_sha", a.HeadSHA,
-			"job_id", row.ID, "newer_head_sha", j.HeadSHA)
-	}
-	return nil
 }
 
 // JobCounts returns how many jobs of each kind are in each state. Tests and
