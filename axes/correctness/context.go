@@ -53,6 +53,15 @@ func runContextBackgroundWithCtx(ctx context.Context, pass *axes.Pass) error {
 			}
 			return true
 		})
+		immediate := map[*ast.FuncLit]bool{}
+		ast.Inspect(g.AST, func(n ast.Node) bool {
+			if call, ok := n.(*ast.CallExpr); ok {
+				if lit, ok := call.Fun.(*ast.FuncLit); ok {
+					immediate[lit] = true
+				}
+			}
+			return true
+		})
 		for _, fn := range allFuncs(g.AST) {
 			name := ctxParam(imports, fn.Type)
 			if name == "" {
@@ -65,8 +74,12 @@ func runContextBackgroundWithCtx(ctx context.Context, pass *axes.Pass) error {
 					case *ast.GoStmt:
 						return false // detached background work is a deliberate choice
 					case *ast.FuncLit:
-						if ctxParam(imports, n.Type) != "" {
-							return false // visited on its own
+						// Its own ctx: visited on its own. A callback stored or
+						// passed on may run after ctx is done, where a fresh
+						// context is right; only a literal called on the spot
+						// is part of this function.
+						if ctxParam(imports, n.Type) != "" || !immediate[n] {
+							return false
 						}
 					case *ast.CallExpr:
 						if isPkgCall(imports, n, "context", "Background", "TODO") && !seen[n.Pos()] {
