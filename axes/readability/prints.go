@@ -71,6 +71,8 @@ func runDebugPrint(ctx context.Context, pass *axes.Pass) error {
 					switch {
 					case p == "fmt" && (f == "Print" || f == "Println" || f == "Printf"):
 						what = "fmt." + f
+					case p == "fmt" && strings.HasPrefix(f, "Fprint") && len(call.Args) > 0 && isStdStream(imports, call.Args[0]):
+						what = "fmt." + f + " to " + exprName(call.Args[0])
 					case p == "github.com/davecgh/go-spew/spew" || p == "github.com/k0kubun/pp" || p == "github.com/k0kubun/pp/v3":
 						what = p[strings.LastIndex(p, "/")+1:] + "." + f
 					case p == "log" && (f == "Print" || f == "Println" || f == "Printf"):
@@ -192,4 +194,20 @@ func endsProgram(imports map[string]string, b *ast.BlockStmt) bool {
 		}
 	}
 	return false
+}
+
+// isStdStream reports whether e is os.Stdout or os.Stderr.
+func isStdStream(imports map[string]string, e ast.Expr) bool {
+	p, n := pkgFunc(imports, e)
+	return p == "os" && (n == "Stdout" || n == "Stderr")
+}
+
+// exprName renders pkg.Name selectors for messages.
+func exprName(e ast.Expr) string {
+	if sel, ok := e.(*ast.SelectorExpr); ok {
+		if id, ok := sel.X.(*ast.Ident); ok {
+			return id.Name + "." + sel.Sel.Name
+		}
+	}
+	return "a standard stream"
 }

@@ -28,6 +28,7 @@ func Checkers() []*axes.Checker {
 		TodoWithoutOwner,
 		Stutter,
 		MisleadingName,
+		TooManyParams,
 	}
 }
 

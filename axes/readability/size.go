@@ -141,3 +141,44 @@ func runDeepNesting(ctx context.Context, pass *axes.Pass) error {
 	}
 	return nil
 }
+
+// TooManyParams reports new functions with a long list of parameters.
+var TooManyParams = &axes.Checker{
+	Name: "readability/too-many-params",
+	Doc: "Function takes too many parameters. " +
+		"A function with seven or more parameters (several of the same type) is easy to call with " +
+		"arguments in the wrong order and hard to read at the call site; group them in an options " +
+		"or config struct.",
+	Axis:     axes.Readability,
+	Severity: axes.SeverityWarning,
+	Run:      runTooManyParams,
+}
+
+func runTooManyParams(ctx context.Context, pass *axes.Pass) error {
+	for _, g := range pass.ChangedGoFiles(false) {
+		for _, d := range g.AST.Decls {
+			fd, ok := d.(*ast.FuncDecl)
+			if !ok || fd.Type.Params == nil || !pass.IsAdded(g.Path, g.Line(fd.Pos())) {
+				continue
+			}
+			n := 0
+			for _, f := range fd.Type.Params.List {
+				if len(f.Names) == 0 {
+					n++
+				}
+				n += len(f.Names)
+			}
+			if n < 7 {
+				continue
+			}
+			sev := axes.SeverityWarning
+			if n < 9 && !isExported(fd.Name.Name) {
+				sev = axes.SeverityInfo
+			}
+			pass.Report(axes.Finding{Path: g.Path, Line: g.Line(fd.Pos()), EndLine: g.Line(fd.Type.End() - 1), Severity: sev,
+				Message: fmt.Sprintf("%s takes %d parameters, which makes calls easy to get wrong and hard to read; "+
+					"group them in an options or config struct.", fd.Name.Name, n)})
+		}
+	}
+	return nil
+}
