@@ -42,17 +42,27 @@ func NewMirrors(dir, token string, cloneURL func(repo string) string, log *slog.
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
 
-// Path returns the mirror directory of repo ("owner/name").
-func (m *Mirrors) Path(repo string) (string, error) {
+// checkRepoName accepts "owner/name" where both are Gitea-style names
+// (letters, digits, '_', '.', '-'; not "." or ".."), safe as path parts.
+func checkRepoName(repo string) error {
 	owner, name, err := splitRepo(repo)
 	if err != nil {
-		return "", err
+		return err
 	}
 	for _, s := range []string{owner, name} {
 		if !nameRE.MatchString(s) || s == "." || s == ".." {
-			return "", fmt.Errorf("repository %q: unsafe name for a mirror path", repo)
+			return fmt.Errorf("repository %q: not a valid owner/name", repo)
 		}
 	}
+	return nil
+}
+
+// Path returns the mirror directory of repo ("owner/name").
+func (m *Mirrors) Path(repo string) (string, error) {
+	if err := checkRepoName(repo); err != nil {
+		return "", err
+	}
+	owner, name, _ := splitRepo(repo)
 	return filepath.Join(m.dir, owner, name+".git"), nil
 }
 

@@ -134,7 +134,7 @@ func (p *hookPayload) repo() (string, error) {
 	if full == "" && r.Owner != nil && r.Owner.Login != "" && r.Name != "" {
 		full = r.Owner.Login + "/" + r.Name
 	}
-	if _, _, err := splitRepo(full); err != nil {
+	if err := checkRepoName(full); err != nil {
 		return "", fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
 	return full, nil
