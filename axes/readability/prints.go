@@ -73,6 +73,9 @@ func runDebugPrint(ctx context.Context, pass *axes.Pass) error {
 						what = "fmt." + f
 					case p == "fmt" && strings.HasPrefix(f, "Fprint") && len(call.Args) > 0 && isStdStream(imports, call.Args[0]):
 						what = "fmt." + f + " to " + exprName(call.Args[0])
+						if strings.HasSuffix(what, "Stderr") {
+							sev = axes.SeverityInfo // often a deliberate diagnostic
+						}
 					case p == "github.com/davecgh/go-spew/spew" || p == "github.com/k0kubun/pp" || p == "github.com/k0kubun/pp/v3":
 						what = p[strings.LastIndex(p, "/")+1:] + "." + f
 					case p == "log" && (f == "Print" || f == "Println" || f == "Printf"):
@@ -163,7 +166,7 @@ func isVerbosityCheck(cond ast.Expr) bool {
 	ast.Inspect(cond, func(n ast.Node) bool {
 		if id, ok := n.(*ast.Ident); ok {
 			l := strings.ToLower(id.Name)
-			if strings.Contains(l, "debug") || strings.Contains(l, "verbose") || strings.Contains(l, "trace") ||
+			if strings.Contains(l, "debug") || strings.Contains(l, "verbose") || strings.Contains(l, "trac") ||
 				l == "v" || strings.Contains(l, "print") {
 				found = true
 			}
