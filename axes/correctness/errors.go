@@ -141,7 +141,7 @@ type discard struct {
 func checkDiscards(pass *axes.Pass, g *axes.GoFile, imports map[string]string, fd *ast.FuncDecl, pkgFuncs map[string]bool) {
 	// Values that write: from os.Create, bufio.NewWriter, ...; decoders;
 	// transactions.
-	writers, decoders, txs := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	writers, decoders, txs, queries := map[string]bool{}, map[string]bool{}, map[string]bool{}, map[string]bool{}
 	ast.Inspect(fd.Body, func(n ast.Node) bool {
 		as, ok := n.(*ast.AssignStmt)
 		if !ok || len(as.Rhs) != 1 {
@@ -163,6 +163,8 @@ func checkDiscards(pass *axes.Pass, g *axes.GoFile, imports map[string]string, f
 			decoders[name] = true
 		case methodName(call) == "Begin" || methodName(call) == "BeginTx":
 			txs[name] = true
+		case isQueryCall(call):
+			queries[name] = true
 		}
 		return true
 	})
@@ -178,6 +180,10 @@ func checkDiscards(pass *axes.Pass, g *axes.GoFile, imports map[string]string, f
 
 	classify := func(call *ast.CallExpr) *discard {
 		p, f := pkgFunc(imports, call.Fun)
+		if p == "io" && (f == "Copy" || f == "CopyN" || f == "WriteString") && !g.IsTest && len(call.Args) > 0 && writers[exprText(call.Args[0])] {
+			return &discard{what: "io." + f, msg: "the error from io." + f + " into " + exprText(call.Args[0]) +
+				" is dropped, so a failed write leaves a truncated file without anyone knowing; check it."}
+		}
 		if p != "" {
 			short := path.Base(p) + "." + f
 			if kind, ok := mustCheck[p+"."+f]; ok && (!g.IsTest || testOK[kind]) {
@@ -196,6 +202,9 @@ func checkDiscards(pass *axes.Pass, g *axes.GoFile, imports map[string]string, f
 			m := fun.Sel.Name
 			x := exprText(fun.X)
 			switch {
+			case m == "Scan" && len(call.Args) > 0 && (queries[x] || isQueryRowCall(fun.X)):
+				return &discard{what: "Scan", msg: "the error from Scan is dropped, so a failed read or type mismatch " +
+					"leaves the destination variables at their zero values; check it."}
 			case m == "Decode" && (decoders[x] || isDecoderCtor(imports, fun.X)):
 				return &discard{what: "Decode", msg: "the error from Decode is dropped, so malformed or truncated input " +
 					"is silently treated as empty; handle or return it."}
@@ -686,4 +695,24 @@ func commentBefore(g *axes.GoFile, node ast.Node, n int, words []string) bool {
 		}
 	}
 	return false
+}
+
+// isQueryCall reports whether call is a database query method.
+func isQueryCall(call *ast.CallExpr) bool {
+	switch methodName(call) {
+	case "Query", "QueryContext", "QueryRow", "QueryRowContext":
+		return len(call.Args) > 0
+	}
+	return false
+}
+
+// isQueryRowCall reports whether e is a call x.QueryRow(...) or
+// x.QueryRowContext(...).
+func isQueryRowCall(e ast.Expr) bool {
+	call, ok := e.(*ast.CallExpr)
+	if !ok {
+		return false
+	}
+	m := methodName(call)
+	return (m == "QueryRow" || m == "QueryRowContext") && len(call.Args) > 0
 }
