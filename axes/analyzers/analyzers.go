@@ -150,8 +150,9 @@ func run(ctx context.Context, pass *axes.Pass, opts Options, rules []Rule) {
 	for _, f := range res.findings {
 		pass.Report(f)
 	}
-	note := fmt.Sprintf("analyzers: %d %s type-checked, %d analyzers, in %s",
-		res.packages, plural(res.packages, "package", "packages"), res.analyzers, time.Since(start).Round(100*time.Millisecond))
+	note := fmt.Sprintf("analyzers: %d %s type-checked, %d analyzers, in %s (load %s, analysis %s)",
+		res.packages, plural(res.packages, "package", "packages"), res.analyzers, time.Since(start).Round(100*time.Millisecond),
+		res.loadTime.Round(100*time.Millisecond), res.analyzeTime.Round(100*time.Millisecond))
 	if len(res.skipped) > 0 {
 		note += fmt.Sprintf("; %d skipped: %s", len(res.skipped), strings.Join(firstN(res.skipped, 3), "; "))
 	}
@@ -187,6 +188,8 @@ type result struct {
 	packages  int
 	analyzers int
 	skipped   []string // packages not analyzed, with the reason
+
+	loadTime, analyzeTime time.Duration
 }
 
 // ruleIndex finds the rule of a diagnostic.

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"golang.org/x/tools/go/analysis"
 	"golang.org/x/tools/go/analysis/checker"
@@ -14,13 +15,6 @@ import (
 
 	"github.com/fiveaxis/fiveaxis/axes"
 )
-
-// loadMode is what the analyzers need of the changed packages. Dependencies
-// come from export data (compiled by the go command, cached in GOCACHE), so
-// only the changed packages are parsed and type-checked here.
-const loadMode = packages.NeedName | packages.NeedFiles | packages.NeedCompiledGoFiles |
-	packages.NeedImports | packages.NeedTypes | packages.NeedTypesSizes |
-	packages.NeedSyntax | packages.NeedTypesInfo | packages.NeedModule
 
 // goEnv is the environment of the go command: no network, no workspace, no
 // cgo, no external package driver, and no toolchain switch.
@@ -71,7 +65,9 @@ func analyze(ctx context.Context, pass *axes.Pass, opts Options, rules []Rule) (
 	}
 	res := &result{skipped: skipped}
 	var roots []*packages.Package
+	t0 := time.Now()
 	roots, res.skipped, err = load(ctx, ws, opts, res.skipped)
+	res.loadTime = time.Since(t0)
 	if err != nil {
 		return nil, err
 	}
@@ -79,7 +75,9 @@ func analyze(ctx context.Context, pass *axes.Pass, opts Options, rules []Rule) (
 		return nil, fmt.Errorf("no package loaded: %s", strings.Join(firstN(res.skipped, 3), "; "))
 	}
 	guarded, orig := guard(ctx, analyzersOf(rules))
+	t0 = time.Now()
 	graph, err := runChecker(ctx, guarded, roots)
+	res.analyzeTime = time.Since(t0)
 	if err != nil {
 		return nil, err
 	}
@@ -160,25 +158,18 @@ func load(ctx context.Context, ws *workspace, opts Options, skipped []string) ([
 				patterns = append(patterns, "./"+rel)
 			}
 		}
-		cfg := &packages.Config{
-			Context: ctx,
-			Mode:    loadMode,
-			Dir:     filepath.Join(ws.dir, filepath.FromSlash(m.root)),
-			Env:     goEnv(m.vendor),
-			Tests:   m.tests,
-		}
+		env := goEnv(m.vendor)
 		if opts.GoCommand != "" {
-			cfg.Env = append(cfg.Env, "PATH="+filepath.Dir(opts.GoCommand)+string(os.PathListSeparator)+os.Getenv("PATH"))
+			env = append(env, "PATH="+filepath.Dir(opts.GoCommand)+string(os.PathListSeparator)+os.Getenv("PATH"))
 		}
-		pkgs, err := packages.Load(cfg, patterns...)
+		good, bad, err := loadModule(ctx, ws, filepath.Join(ws.dir, filepath.FromSlash(m.root)), env, patterns, m.tests)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, nil, ctx.Err()
 			}
-			skipped = append(skipped, fmt.Sprintf("module %s: %s", m.path, oneLine(err.Error())))
+			skipped = append(skipped, fmt.Sprintf("module %s: %s", m.path, oneLine(trimDir(err.Error(), ws.dir))))
 			continue
 		}
-		good, bad := pickRoots(pkgs, ws)
 		roots = append(roots, good...)
 		skipped = append(skipped, bad...)
 	}
@@ -187,7 +178,8 @@ func load(ctx context.Context, ws *workspace, opts Options, skipped []string) ([
 }
 
 // pickRoots drops the synthesized test mains, replaces a package by its test
-// variant when there is one, and sets aside packages with errors.
+// variant when there is one, and sets aside packages go list reports errors
+// for.
 func pickRoots(pkgs []*packages.Package, ws *workspace) (good []*packages.Package, bad []string) {
 	hasTestVariant := map[string]bool{}
 	for _, p := range pkgs {
@@ -202,15 +194,8 @@ func pickRoots(pkgs []*packages.Package, ws *workspace) (good []*packages.Packag
 		if p.ID == p.PkgPath && hasTestVariant[p.PkgPath] {
 			continue
 		}
-		if len(p.Errors) > 0 || len(p.TypeErrors) > 0 || p.Types == nil {
-			msg := "unknown error"
-			if len(p.Errors) > 0 {
-				msg = p.Errors[0].Msg
-				if p.Errors[0].Pos != "" {
-					msg = trimDir(p.Errors[0].Pos, ws.dir) + ": " + msg
-				}
-			}
-			bad = append(bad, p.PkgPath+": "+oneLine(trimDir(msg, ws.dir)))
+		if len(p.Errors) > 0 {
+			bad = append(bad, p.PkgPath+": "+oneLine(trimDir(p.Errors[0].Error(), ws.dir)))
 			continue
 		}
 		good = append(good, p)
