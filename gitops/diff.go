@@ -39,9 +39,23 @@ func (c *fileChange) path() string {
 }
 
 // treeChanges diffs the trees of two commits, with git's rename detection
-// when renames is set. r.mu must not be held: objects come from the pack
-// reader, or from go-git's storage under r.mu.
+// when renames is set, sorted by path. r.mu must not be held: objects come
+// from the pack reader, or from go-git's storage under r.mu.
 func (r *Repo) treeChanges(ctx context.Context, from, to plumbing.Hash, renames bool) ([]fileChange, error) {
+	changes, err := r.rawChanges(ctx, from, to)
+	if err != nil {
+		return nil, err
+	}
+	if renames {
+		if changes, err = r.detectRenames(ctx, changes); err != nil {
+			return nil, fmt.Errorf("diff trees %s..%s: %w", from, to, err)
+		}
+	}
+	return convertChanges(changes), nil
+}
+
+// rawChanges diffs the trees of two commits without rename detection.
+func (r *Repo) rawChanges(ctx context.Context, from, to plumbing.Hash) (object.Changes, error) {
 	fromTree, err := r.commitTree(from)
 	if err != nil {
 		return nil, err
@@ -54,29 +68,42 @@ func (r *Repo) treeChanges(ctx context.Context, from, to plumbing.Hash, renames 
 	if err != nil {
 		return nil, fmt.Errorf("diff trees %s..%s: %w", from, to, err)
 	}
-	if renames {
-		// Rename detection reads every added and deleted blob, one at a
-		// time; read them into the cache in parallel first.
-		var blobs []plumbing.Hash
-		for _, c := range changes {
-			if c.From.Name == "" {
-				blobs = append(blobs, c.To.TreeEntry.Hash)
-			} else if c.To.Name == "" {
-				blobs = append(blobs, c.From.TreeEntry.Hash)
-			}
-		}
-		if len(blobs) > 1 {
-			_ = forEachParallel(ctx, len(blobs), func(i int) error {
-				_, _, _ = r.object(blobs[i])
-				return nil
-			})
-		}
-		changes, err = object.DetectRenames(changes, &object.DiffTreeOptions{
-			DetectRenames: true, RenameScore: renameScore, RenameLimit: renameLimit})
-		if err != nil {
-			return nil, fmt.Errorf("diff trees %s..%s: renames: %w", from, to, err)
+	return changes, nil
+}
+
+// detectRenames pairs deleted and added files as git does by default (at
+// least 50% similar, at most 1000 candidates each way).
+func (r *Repo) detectRenames(ctx context.Context, changes object.Changes) (object.Changes, error) {
+	// Rename detection reads every added and deleted blob, one at a time;
+	// read them into the cache in parallel first.
+	var blobs []plumbing.Hash
+	adds, dels := 0, 0
+	for _, c := range changes {
+		if c.From.Name == "" {
+			blobs = append(blobs, c.To.TreeEntry.Hash)
+			adds++
+		} else if c.To.Name == "" {
+			blobs = append(blobs, c.From.TreeEntry.Hash)
+			dels++
 		}
 	}
+	if adds == 0 || dels == 0 {
+		return changes, nil
+	}
+	_ = forEachParallel(ctx, len(blobs), func(i int) error {
+		_, _, _ = r.object(blobs[i])
+		return nil
+	})
+	changes, err := object.DetectRenames(changes, &object.DiffTreeOptions{
+		DetectRenames: true, RenameScore: renameScore, RenameLimit: renameLimit})
+	if err != nil {
+		return nil, fmt.Errorf("renames: %w", err)
+	}
+	return changes, nil
+}
+
+// convertChanges turns go-git changes into fileChanges sorted by path.
+func convertChanges(changes object.Changes) []fileChange {
 	out := make([]fileChange, 0, len(changes))
 	for _, c := range changes {
 		fc := fileChange{
@@ -95,7 +122,7 @@ func (r *Repo) treeChanges(ctx context.Context, from, to plumbing.Hash, renames 
 		out = append(out, fc)
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].path() < out[j].path() })
-	return out, nil
+	return out
 }
 
 // typeChanges counts the type changes in changes (each appears as a
@@ -247,13 +274,53 @@ func (r *Repo) diffStat(ctx context.Context, from, to plumbing.Hash) (Stat, erro
 	if from == to {
 		return Stat{}, nil
 	}
-	changes, err := r.changesBetween(ctx, from, to, true)
+	raw, err := r.rawChanges(ctx, from, to)
 	if err != nil {
 		return Stat{}, err
 	}
+	// Rename detection only pairs added and deleted files, and runs in one
+	// goroutine: count the modified files meanwhile.
+	var modified, addDel object.Changes
+	for _, c := range raw {
+		if c.From.Name != "" && c.To.Name != "" {
+			modified = append(modified, c)
+		} else {
+			addDel = append(addDel, c)
+		}
+	}
+	var (
+		renamed   object.Changes
+		renameErr error
+		done      = make(chan struct{})
+	)
+	go func() {
+		defer close(done)
+		renamed, renameErr = r.detectRenames(ctx, addDel)
+	}()
+	st, err := r.countChanges(ctx, convertChanges(modified))
+	<-done
+	if err != nil {
+		return Stat{}, err
+	}
+	if renameErr != nil {
+		return Stat{}, renameErr
+	}
+	st2, err := r.countChanges(ctx, convertChanges(renamed))
+	if err != nil {
+		return Stat{}, err
+	}
+	st.FilesChanged += st2.FilesChanged
+	st.Insertions += st2.Insertions
+	st.Deletions += st2.Deletions
+	return st, nil
+}
+
+// countChanges returns the diffstat of changes, counting lines on all
+// cores.
+func (r *Repo) countChanges(ctx context.Context, changes []fileChange) (Stat, error) {
 	type counts struct{ add, del int }
 	res := make([]counts, len(changes))
-	err = forEachParallel(ctx, len(changes), func(i int) error {
+	err := forEachParallel(ctx, len(changes), func(i int) error {
 		c := &changes[i]
 		if c.oldHash == c.newHash && c.oldPath != "" && c.newPath != "" {
 			return nil // rename or mode change only
