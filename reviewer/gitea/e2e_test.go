@@ -48,6 +48,23 @@ func TestE2ECleanPRApproved(t *testing.T) {
 	if st.Description == "" {
 		t.Error("status has no description")
 	}
+	// The PR is listed for the sweep, by repository and among all the
+	// repositories the bot can see.
+	for _, scope := range []string{f.repo, ""} {
+		prs, err := f.client.OpenPullRequests(f.ctx, scope)
+		if err != nil {
+			t.Fatalf("OpenPullRequests(%q): %v", scope, err)
+		}
+		found := false
+		for _, p := range prs {
+			if p.Repo == f.repo && p.Number == n && p.HeadSHA == head && p.BaseRef == "main" && p.Open() {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("OpenPullRequests(%q) lacks %s#%d", scope, f.repo, n)
+		}
+	}
 }
 
 // A PR that builds SQL with fmt.Sprintf gets REQUEST_CHANGES with an inline
