@@ -29,13 +29,19 @@ type layer int
 const (
 	layerNone layer = iota
 	layerLower
+	layerService
 	layerHigher
 )
 
-var lowerNames = map[string]bool{
+// dataNames name the storage and domain layer, the lowest.
+var dataNames = map[string]bool{
 	"store": true, "stores": true, "storage": true, "repository": true, "repositories": true,
-	"repo": true, "db": true, "database": true, "dao": true, "persistence": true,
+	"db": true, "database": true, "dao": true, "persistence": true,
 	"model": true, "models": true, "domain": true, "entity": true, "entities": true,
+}
+
+// serviceNames name the service layer, between data and transport.
+var serviceNames = map[string]bool{
 	"service": true, "services": true, "usecase": true, "usecases": true, "business": true,
 }
 
@@ -44,11 +50,19 @@ var pureNames = map[string]bool{
 	"model": true, "models": true, "domain": true, "entity": true, "entities": true,
 }
 
-var higherNames = map[string]bool{
+// transportNames name the transport (presentation) layer, the highest.
+var transportNames = map[string]bool{
 	"http": true, "httpapi": true, "api": true, "handler": true, "handlers": true,
 	"server": true, "web": true, "transport": true, "cmd": true, "ui": true,
-	"controller": true, "controllers": true, "rest": true, "router": true,
+	"controller": true, "controllers": true, "rest": true, "router": true, "routers": true,
 	"routes": true, "httpserver": true, "webapi": true, "grpcapi": true, "graphql": true,
+}
+
+// endpointNames are transport names that always mean request handlers, as
+// opposed to shared web utilities.
+var endpointNames = map[string]bool{
+	"httpapi": true, "api": true, "handler": true, "handlers": true, "controller": true, "controllers": true,
+	"rest": true, "router": true, "routers": true, "routes": true, "cmd": true, "webapi": true, "grpcapi": true,
 }
 
 // webFrameworks are import path prefixes of HTTP frameworks.
@@ -57,17 +71,23 @@ var webFrameworks = []string{
 	"github.com/gofiber/fiber", "github.com/go-chi/chi", "github.com/gorilla/mux",
 }
 
-// classify returns the layer of a module-relative package directory, by its
-// deepest element that names a layer, and that element.
+// classify returns the layer of a module-relative package path and the
+// element that names it. Any transport element makes the whole subtree
+// transport (routers/api/v1/repo is transport, not storage); otherwise the
+// deepest element naming a layer decides.
 func classify(rel string) (layer, string) {
-	elems := strings.Split(rel, "/")
-	for i := len(elems) - 1; i >= 0; i-- {
-		e := strings.ToLower(elems[i])
-		switch {
-		case lowerNames[e]:
-			return layerLower, e
-		case higherNames[e]:
+	elems := strings.Split(strings.ToLower(rel), "/")
+	for _, e := range elems {
+		if transportNames[e] {
 			return layerHigher, e
+		}
+	}
+	for i := len(elems) - 1; i >= 0; i-- {
+		switch e := elems[i]; {
+		case dataNames[e]:
+			return layerLower, e
+		case serviceNames[e]:
+			return layerService, e
 		}
 	}
 	return layerNone, ""
@@ -179,15 +199,22 @@ func runImportDirection(ctx context.Context, pass *axes.Pass) error {
 					"Library package %s imports the command package %s; commands sit at the top and wire libraries together, so move the shared code into a library package both can import.", from, to)})
 				continue
 			}
-			if fromLayer != layerLower {
+			if fromLayer != layerLower && fromLayer != layerService {
 				continue
 			}
 			if internal {
-				if toLayer, toName := classify(to); toLayer == layerHigher {
+				toLayer, toName := classify(to)
+				if fromLayer == layerService && !endpointNames[toName] {
+					continue // services may use shared web utilities
+				}
+				if toLayer == layerHigher {
 					pass.Report(axes.Finding{Path: g.Path, Line: line, Message: fmt.Sprintf(
 						"Package %s (the %s layer) now imports %s (the %s layer), so dependencies point from storage/domain up to the transport layer; keep returning domain errors and types here and let %s map them.",
 						from, fromName, to, toName, path.Base(to))})
 				}
+				continue
+			}
+			if fromLayer == layerService {
 				continue
 			}
 			for _, w := range webFrameworks {

@@ -322,8 +322,8 @@ func judgeState(name, kind string, pkg *pkgInfo, isMain bool) (string, axes.Seve
 			return "", ""
 		}
 		sev := axes.SeverityWarning
-		if pkg.hasMutex || isMain {
-			sev = axes.SeverityInfo
+		if pkg.hasMutex || isMain || kind == "pointer" || kind == "slice" {
+			sev = axes.SeverityInfo // often a deliberate singleton set up once
 		}
 		what := map[string]string{"map": "map", "table-map": "map", "slice": "slice", "pointer": "pointer"}[kind]
 		return fmt.Sprintf("Package-level %s %s is written by functions of the package, making it global mutable state that tests and goroutines share; keep it in a struct that callers create and pass around (guarded by a mutex if shared).", what, name), sev

@@ -241,3 +241,18 @@ func funcs(f *ast.File, fn func(decl *ast.FuncDecl, body *ast.BlockStmt)) {
 		}
 	}
 }
+
+// packageConsts collects the constants declared in the package of g (all
+// its files) and inside g.
+func packageConsts(pass *axes.Pass, g *axes.GoFile) map[string]bool {
+	m := fileConsts(g.AST)
+	for _, f := range pass.PackageFiles(path.Dir(g.Path)) {
+		if f.Path == g.Path || f.AST.Name.Name != g.AST.Name.Name {
+			continue
+		}
+		for k := range fileConsts(f.AST) {
+			m[k] = true
+		}
+	}
+	return m
+}

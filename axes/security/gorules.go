@@ -495,7 +495,7 @@ func requestInput(e ast.Expr, imports map[string]string) (string, bool, bool) {
 				return false
 			}
 		case *ast.SelectorExpr:
-			if x.Sel.Name == "Path" || x.Sel.Name == "RawQuery" {
+			if x.Sel.Name == "Path" {
 				if inner, ok := x.X.(*ast.SelectorExpr); ok && inner.Sel.Name == "URL" {
 					if found == "" {
 						found = exprText(x)
@@ -539,7 +539,6 @@ func confined(body ast.Node, imports map[string]string) bool {
 // arguments (-1: all arguments).
 var pathSinks = map[string]map[string][]int{
 	"path/filepath": {"Join": {-1}},
-	"path":          {"Join": {-1}},
 	"os": {"Open": {0}, "OpenFile": {0}, "ReadFile": {0}, "WriteFile": {0}, "Create": {0},
 		"Remove": {0}, "RemoveAll": {0}, "ReadDir": {0}, "Mkdir": {0}, "MkdirAll": {0}, "Rename": {0, 1}},
 	"io/ioutil": {"ReadFile": {0}, "WriteFile": {0}},
@@ -746,7 +745,9 @@ func sensitiveName(n string) bool {
 		case "count", "len", "length", "type", "url", "uri", "name", "id", "ids", "expiry", "expires", "exp", "ttl",
 			"path", "file", "filename", "header", "field", "hash", "hashed", "digest", "set", "ok", "valid", "present",
 			"source", "kind", "max", "min", "prefix", "endpoint", "env", "policy", "required", "changed", "reset", "hint",
-			"rules", "strength", "version", "at", "age", "expired", "err", "error", "store", "manager", "provider", "limit", "mask", "masked", "redacted":
+			"rules", "strength", "version", "at", "age", "expired", "err", "error", "store", "manager", "provider", "limit", "mask", "masked", "redacted",
+			"must", "should", "need", "needs", "has", "is", "enable", "enabled", "disable", "disabled", "allow", "allowed", "show", "hide",
+			"use", "can", "forgot", "change", "expire", "last", "complexity", "validate", "check", "generated", "scope", "scopes":
 			return false
 		}
 	}
@@ -785,6 +786,13 @@ func runSecretInLog(ctx context.Context, pass *axes.Pass) error {
 	return inspectCalls(ctx, pass, func(g *axes.GoFile, imports map[string]string, call *ast.CallExpr) {
 		p, name := pkgFunc(imports, call)
 		isLog := logFuncs[p][name]
+		if p == "fmt" {
+			// fmt output of a command is what its user asked for; Fprint*
+			// logs only when it writes to the standard streams.
+			if commandPackage(g) || strings.HasPrefix(name, "F") && !stdStream(imports, call.Args) {
+				return
+			}
+		}
 		if !isLog && p == "" {
 			if sel, ok := call.Fun.(*ast.SelectorExpr); ok && logMethods[sel.Sel.Name] {
 				recv := exprName(sel.X)
@@ -817,6 +825,25 @@ func runSecretInLog(ctx context.Context, pass *axes.Pass) error {
 			return
 		}
 	})
+}
+
+// commandPackage reports whether g belongs to a command (package main, or a
+// package under cmd/).
+func commandPackage(g *axes.GoFile) bool {
+	return g.AST.Name.Name == "main" || strings.HasPrefix(g.Path, "cmd/") || strings.Contains(g.Path, "/cmd/")
+}
+
+// stdStream reports whether the first argument is os.Stdout or os.Stderr.
+func stdStream(imports map[string]string, args []ast.Expr) bool {
+	if len(args) == 0 {
+		return false
+	}
+	sel, ok := args[0].(*ast.SelectorExpr)
+	if !ok {
+		return false
+	}
+	id, ok := sel.X.(*ast.Ident)
+	return ok && imports[id.Name] == "os" && (sel.Sel.Name == "Stdout" || sel.Sel.Name == "Stderr")
 }
 
 func isLiteral(e ast.Expr) bool {

@@ -140,7 +140,11 @@ func runHardcodedSecret(ctx context.Context, pass *axes.Pass) error {
 				continue
 			}
 			sev := axes.SeverityError
-			if fixture || strings.Contains(strings.ToLower(secret), "test") {
+			generic := f.RuleID == "generic-api-key" || f.RuleID == "jwt" || strings.Contains(f.RuleID, "generic")
+			switch {
+			case fixture && generic:
+				sev = axes.SeverityInfo // sample tokens in tests and fixtures
+			case fixture || strings.Contains(strings.ToLower(secret), "test"):
 				sev = axes.SeverityWarning
 			}
 			add(secretHit{line: f.StartLine + 1, kind: "A secret matching gitleaks rule " + f.RuleID, secret: secret, sev: sev})

@@ -28,7 +28,10 @@ var (
 	condLike = regexp.MustCompile(`(?i)(=|<|>|\blike\b|\bin\s*\()\s*'?%?%?$`)
 	// identBefore matches the text before an interpolation that puts it in
 	// an identifier position (a table or column name).
-	identBefore = regexp.MustCompile(`(?i)(\bfrom|\bjoin|\binto|\bupdate|\btable|\bby|\.|")\s*"?$`)
+	identBefore = regexp.MustCompile("(?i)(\\bfrom|\\bjoin|\\binto|\\bupdate|\\btable|\\bby|\\bcolumn|\\bconstraint|\\bindex|\\bsequence|\\bexists|\\bview|\\bschema|\\bdatabase|\\bon|\\btype|\\bmodify|\\.|\"|`|\\[)\\s*[\"`\\[]?$")
+	// identName matches names of values that hold SQL identifiers or
+	// keywords rather than data.
+	identNameRE = regexp.MustCompile(`(?i)table|column|^cols?$|cols$|seq|constraint|index|idx|schema|sqltype|dialect|order|sort|direction|^dir$|field`)
 	verbRE      = regexp.MustCompile(`%[-+# 0]*(\*|\d+)?(\.(\*|\d+))?[a-zA-Z%]`)
 )
 
@@ -69,6 +72,7 @@ type sqlScan struct {
 	consts  map[string]bool
 	vars    map[string]*taint // variables holding tainted SQL
 	sqlVars map[string]bool   // variables holding constant SQL text
+	locals  map[string]bool   // variables holding constant text
 	done    map[*taint]bool
 }
 
@@ -77,9 +81,9 @@ func runSQLInjection(ctx context.Context, pass *axes.Pass) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		s := &sqlScan{pass: pass, g: g, imports: importNames(g.AST), consts: fileConsts(g.AST)}
+		s := &sqlScan{pass: pass, g: g, imports: importNames(g.AST), consts: packageConsts(pass, g)}
 		funcs(g.AST, func(_ *ast.FuncDecl, body *ast.BlockStmt) {
-			s.vars, s.sqlVars, s.done = map[string]*taint{}, map[string]bool{}, map[*taint]bool{}
+			s.vars, s.sqlVars, s.done, s.locals = map[string]*taint{}, map[string]bool{}, map[*taint]bool{}, map[string]bool{}
 			s.scan(body)
 			// Quoted interpolation is reported even when the sink is not
 			// in sight (a helper that returns the statement).
@@ -107,6 +111,9 @@ func (s *sqlScan) scan(body ast.Node) {
 				}
 				rhs := st.Rhs[i]
 				if st.Tok == token.ADD_ASSIGN {
+					if !s.isConst(rhs) {
+						delete(s.locals, id.Name)
+					}
 					if prev := s.vars[id.Name]; prev != nil {
 						continue
 					}
@@ -116,6 +123,11 @@ func (s *sqlScan) scan(body ast.Node) {
 						s.vars[id.Name] = t
 						continue
 					}
+				}
+				if st.Tok != token.ADD_ASSIGN && s.isConst(rhs) {
+					s.locals[id.Name] = true
+				} else if !s.isConst(rhs) {
+					delete(s.locals, id.Name)
 				}
 				if t := s.taintOf(rhs); t != nil {
 					from, to := span(s.g, st)
@@ -200,6 +212,9 @@ func (s *sqlScan) report(t *taint, sink string) {
 	if !t.strong {
 		sev = axes.SeverityWarning
 	}
+	if strings.Contains(strings.ToLower(s.g.Path), "migration") {
+		sev = axes.SeverityInfo // schema migrations interpolate their own identifiers
+	}
 	what := "a value"
 	if t.operand != "" {
 		what = t.operand
@@ -213,6 +228,21 @@ func (s *sqlScan) report(t *taint, sink string) {
 }
 
 func (s *sqlScan) isConst(e ast.Expr) bool {
+	switch t := e.(type) {
+	case *ast.Ident:
+		if s.locals[t.Name] {
+			return true
+		}
+	case *ast.SelectorExpr:
+		// pkg.Name: an exported constant of another package
+		if id, ok := t.X.(*ast.Ident); ok && s.imports[id.Name] != "" {
+			return true
+		}
+	case *ast.BinaryExpr:
+		return s.isConst(t.X) && s.isConst(t.Y)
+	case *ast.ParenExpr:
+		return s.isConst(t.X)
+	}
 	if isConstExpr(e, s.consts) {
 		return true
 	}
@@ -293,7 +323,7 @@ func (s *sqlScan) sprintfTaint(args []ast.Expr) *taint {
 		if !isSQL && !cond {
 			continue
 		}
-		strong := !identBefore.MatchString(before)
+		strong := !identBefore.MatchString(before) && !identNameRE.MatchString(exprText(arg))
 		if res == nil || strong && !res.strong {
 			res = &taint{how: "fmt.Sprintf", operand: exprText(arg), strong: strong, cond: cond, quoted: quotedBefore.MatchString(before)}
 		}
@@ -334,7 +364,7 @@ func (s *sqlScan) concatTaint(t *ast.BinaryExpr) *taint {
 			before += "?"
 			continue
 		}
-		strong := !identBefore.MatchString(before)
+		strong := !identBefore.MatchString(before) && !identNameRE.MatchString(exprText(op))
 		if res == nil || strong && !res.strong {
 			res = &taint{how: "concatenation", operand: exprText(op), strong: strong, cond: cond, quoted: quotedBefore.MatchString(before)}
 		}
