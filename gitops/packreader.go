@@ -188,7 +188,7 @@ func (pr *packReader) readAt(i int, off int64, depth int) (plumbing.ObjectType, 
 }
 
 // objectCacheBytes bounds the inflated objects a packReader keeps.
-const objectCacheBytes = 96 << 20
+const objectCacheBytes = 64 << 20
 
 type cacheKey struct {
 	pack int

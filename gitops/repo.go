@@ -30,10 +30,10 @@ var (
 	ErrNotExist = errors.New("file does not exist at revision")
 )
 
-// objectCacheSize is the size of the object cache of an open repository.
-// Larger than go-git's default (96 MiB) would buy little: diffs read each
-// blob once; trees and commits are what gets reused.
-const objectCacheSize = 128 * cache.MiByte
+// objectCacheSize is the size of go-git's object cache of an open
+// repository. Diffs read blobs through the pack reader (with its own cache),
+// so go-git's cache holds little more than commits, tags and trees.
+const objectCacheSize = 32 * cache.MiByte
 
 // Repo is an open repository (work tree or bare). It is safe for concurrent
 // use: go-git's storage is not, so every access to it holds mu.
