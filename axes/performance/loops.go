@@ -456,7 +456,7 @@ func runStringConcatInLoop(ctx context.Context, pass *axes.Pass) error {
 					return true
 				}
 				sev := axes.SeverityInfo
-				if dataLoop(loop) {
+				if r, ok := loop.(*ast.RangeStmt); ok && !runeLoop(r) && !allLiterals(as.Rhs[0]) || isNextLoop(loop) {
 					sev = axes.SeverityWarning
 				}
 				pass.Report(axes.Finding{Path: g.Path, Line: line, Severity: sev, Message: fmt.Sprintf(
@@ -466,6 +466,39 @@ func runStringConcatInLoop(ctx context.Context, pass *axes.Pass) error {
 		})
 	}
 	return nil
+}
+
+// runeLoop reports whether a range loop walks the characters of a string,
+// judging by the name of its value (r, c, ch, char, b).
+func runeLoop(r *ast.RangeStmt) bool {
+	switch identName(r.Value) {
+	case "r", "c", "ch", "char", "b", "rn", "ru":
+		return true
+	}
+	return false
+}
+
+// isNextLoop reports whether loop is driven by X.Next(), as rows.Next().
+func isNextLoop(loop ast.Stmt) bool {
+	f, ok := loop.(*ast.ForStmt)
+	if !ok {
+		return false
+	}
+	call, ok := f.Cond.(*ast.CallExpr)
+	return ok && calleeName(call) == "Next"
+}
+
+// allLiterals reports whether e is made of literals only (s += ", ").
+func allLiterals(e ast.Expr) bool {
+	switch t := e.(type) {
+	case *ast.BasicLit:
+		return true
+	case *ast.BinaryExpr:
+		return allLiterals(t.X) && allLiterals(t.Y)
+	case *ast.ParenExpr:
+		return allLiterals(t.X)
+	}
+	return false
 }
 
 // declaredIn reports whether name is declared (:= or var) inside block.
@@ -545,6 +578,28 @@ func rangesOverCount(r *ast.RangeStmt, fd *ast.FuncDecl, body *ast.BlockStmt) bo
 	return false
 }
 
+// inputCollection reports whether a ranged expression is data the function
+// received or loaded (a parameter, a local variable or a call), as opposed
+// to a fixed registry held in a field or a package variable (hooks, tasks).
+func inputCollection(x ast.Expr, fd *ast.FuncDecl, body *ast.BlockStmt) bool {
+	switch t := x.(type) {
+	case *ast.CallExpr:
+		return true
+	case *ast.Ident:
+		if fd != nil {
+			for _, f := range fd.Type.Params.List {
+				for _, n := range f.Names {
+					if n.Name == t.Name {
+						return true
+					}
+				}
+			}
+		}
+		return declaredIn(body, t.Name)
+	}
+	return false
+}
+
 // bounded reports whether a function limits its concurrency: errgroup
 // SetLimit, a weighted semaphore, or a channel send used as a semaphore.
 func bounded(body *ast.BlockStmt) bool {
@@ -592,7 +647,7 @@ func runGoroutinePerItem(ctx context.Context, pass *axes.Pass) error {
 				if loop == nil || !inBody(loop, at) || !dataLoop(loop) {
 					return true
 				}
-				if r, ok := loop.(*ast.RangeStmt); ok && rangesOverCount(r, fd, body) {
+				if r, ok := loop.(*ast.RangeStmt); ok && (rangesOverCount(r, fd, body) || !inputCollection(r.X, fd, body)) {
 					return true
 				}
 				line := g.Line(at.Pos())
@@ -746,6 +801,9 @@ func runMarshalOrSortInLoop(ctx context.Context, pass *axes.Pass) error {
 				default:
 					return true
 				}
+				if leavesLoop(stack, loop) {
+					return true // runs at most once: its block returns or breaks
+				}
 				stmt := enclosingStmt(stack, call)
 				from, to := span(g, stmt)
 				if !pass.AddedIn(g.Path, from, to) {
@@ -757,6 +815,28 @@ func runMarshalOrSortInLoop(ctx context.Context, pass *axes.Pass) error {
 		})
 	}
 	return nil
+}
+
+// leavesLoop reports whether the innermost block around the current node,
+// inside loop, ends by returning or breaking out of the loop.
+func leavesLoop(stack []ast.Node, loop ast.Stmt) bool {
+	for i := len(stack) - 1; i >= 0; i-- {
+		if stack[i] == loop {
+			return false
+		}
+		b, ok := stack[i].(*ast.BlockStmt)
+		if !ok || len(b.List) == 0 {
+			continue
+		}
+		switch last := b.List[len(b.List)-1].(type) {
+		case *ast.ReturnStmt:
+			return true
+		case *ast.BranchStmt:
+			return last.Tok == token.BREAK || last.Tok == token.GOTO
+		}
+		return false
+	}
+	return false
 }
 
 // hasCall reports whether any of es contains a call, whose result may

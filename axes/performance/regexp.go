@@ -29,7 +29,8 @@ var compileFuncs = map[string]map[string]bool{
 
 // onceSetup reports whether a function name says it runs once.
 func onceSetup(name string) bool {
-	for _, p := range []string{"New", "new", "Must", "must", "init", "Init", "setup", "Setup", "main", "compile", "Compile", "register", "Register"} {
+	for _, p := range []string{"New", "new", "Must", "must", "init", "Init", "setup", "Setup", "main", "compile", "Compile",
+		"register", "Register", "create", "Create", "load", "Load", "build", "Build", "prepare", "Prepare", "configure", "Configure"} {
 		if strings.HasPrefix(name, p) {
 			return true
 		}
@@ -188,7 +189,7 @@ walk:
 				return true
 			}
 			if calleeName(s) != "Must" {
-				return false // passed to a function that uses it
+				return true // handed to another function, which may keep it
 			}
 		case *ast.ReturnStmt, *ast.CompositeLit, *ast.KeyValueExpr:
 			return true
