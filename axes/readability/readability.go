@@ -29,6 +29,7 @@ func Checkers() []*axes.Checker {
 		Stutter,
 		MisleadingName,
 		TooManyParams,
+		DuplicateCode,
 	}
 }
 
