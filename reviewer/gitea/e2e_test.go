@@ -370,3 +370,80 @@ func TestE2EReviewCommandNeedsWriteAccess(t *testing.T) {
 		})
 	}
 }
+
+// The whole flow through real Gitea webhooks: opened, a push
+// (synchronized), a change of the target branch (edited) and a /review
+// comment each enqueue the right job; the bot's own reviews and statuses
+// enqueue nothing.
+func TestE2ERealWebhookFlow(t *testing.T) {
+	f := setup(t, 0)
+	f.hookServer()
+	f.branch("develop", "main")
+	f.push("develop")
+	f.branch("feature", "main")
+	f.write("h.go", "package main\n\n// H is h.\nconst H = 1\n")
+	f.commit("h")
+	f.push("feature")
+	n, head1 := f.openPR("feature", "main", "H")
+	isPR := func(j reviewer.Job) bool { return j.PR == n }
+
+	j := f.queue.next(t, isPR)
+	if j.Reason != "opened" || j.HeadSHA != head1 {
+		t.Fatalf("job = %+v, want opened at %s", j, head1)
+	}
+	if out := f.process(j); out != reviewer.OutcomePosted {
+		t.Fatalf("opened: %s", out)
+	}
+
+	f.write("h2.go", "package main\n\n// H2 is h2.\nconst H2 = 2\n")
+	head2 := f.commit("h2")
+	f.push("feature")
+	j = f.queue.next(t, isPR)
+	if j.Reason != "synchronized" || j.HeadSHA != head2 {
+		t.Fatalf("job = %+v, want synchronized at %s", j, head2)
+	}
+	if out := f.process(j); out != reviewer.OutcomePosted {
+		t.Fatalf("synchronized: %s", out)
+	}
+
+	if _, _, err := f.admin.EditPullRequest(f.owner(), f.name(), n, sdk.EditPullRequestOption{Base: "develop"}); err != nil {
+		t.Fatalf("change target: %v", err)
+	}
+	j = f.queue.next(t, isPR)
+	if j.Reason != "base_changed" {
+		t.Fatalf("job = %+v, want base_changed", j)
+	}
+	if out := f.process(j); out != reviewer.OutcomePosted {
+		t.Fatalf("base changed: %s", out)
+	}
+	r := findReviewOn(t, f.reviews(n), head2, "develop")
+	if !strings.Contains(r.Body, "against `develop`") {
+		t.Errorf("review after the target change is not against develop")
+	}
+
+	if _, _, err := f.admin.CreateIssueComment(f.owner(), f.name(), n, sdk.CreateIssueCommentOption{Body: "/review"}); err != nil {
+		t.Fatal(err)
+	}
+	j = f.queue.next(t, isPR)
+	if j.Reason != "comment:/review" || !j.Force {
+		t.Fatalf("job = %+v, want a forced review", j)
+	}
+	if out := f.process(j); out != reviewer.OutcomePosted {
+		t.Fatalf("/review: %s", out)
+	}
+	if got := f.queue.Len(); got != 4 {
+		t.Errorf("%d jobs enqueued, want 4 (the bot's own events must be ignored)", got)
+	}
+}
+
+// findReviewOn returns the latest bot review of (head, base).
+func findReviewOn(t testing.TB, rs []reviewer.PostedReview, head, base string) reviewer.PostedReview {
+	t.Helper()
+	for i := len(rs) - 1; i >= 0; i-- {
+		if m, ok := reviewer.ParseMarker(rs[i].Body); ok && m.Head == head && m.Base == base {
+			return rs[i]
+		}
+	}
+	t.Fatalf("no bot review of %.10s against %s", head, base)
+	return reviewer.PostedReview{}
+}
