@@ -6,7 +6,8 @@
 // checkers through axes.Run, so that the filtering to added lines is the
 // product's own.
 //
-// expected.txt holds one finding per line, "path:line rule", or the single
+// expected.txt holds one finding per line, "path:line rule" or
+// "path:line rule severity" (then the severity is checked too), or the single
 // word "none". Lines starting with # are comments. A "-- settings.yaml --"
 // section may hold axes.Settings. A "-- delete.txt --" section lists base
 // paths the PR deletes.
@@ -189,7 +190,7 @@ func Run(t *testing.T, dir string, checkers ...*axes.Checker) {
 			for _, e := range res.Errors {
 				t.Errorf("checker error: %v", e)
 			}
-			got := Format(res.Findings)
+			got := formatLike(res.Findings, c.Expected)
 			if strings.Join(got, "\n") != strings.Join(c.Expected, "\n") {
 				t.Errorf("findings differ\ngot:\n  %s\nwant:\n  %s\nmessages:\n%s",
 					strings.Join(got, "\n  "), strings.Join(c.Expected, "\n  "), messages(res.Findings))
@@ -208,6 +209,27 @@ func Format(fs []axes.Finding) []string {
 	out := make([]string, 0, len(fs))
 	for _, f := range fs {
 		out = append(out, fmt.Sprintf("%s:%d %s", f.Path, f.Line, f.Rule))
+	}
+	sort.Strings(out)
+	return out
+}
+
+// formatLike renders findings as Format does, adding the severity to a
+// finding when the expected line for it names one.
+func formatLike(fs []axes.Finding, expected []string) []string {
+	withSev := map[string]bool{}
+	for _, e := range expected {
+		if f := strings.Fields(e); len(f) == 3 {
+			withSev[f[0]+" "+f[1]] = true
+		}
+	}
+	out := make([]string, 0, len(fs))
+	for _, f := range fs {
+		key := fmt.Sprintf("%s:%d %s", f.Path, f.Line, f.Rule)
+		if withSev[key] {
+			key += " " + string(f.Severity)
+		}
+		out = append(out, key)
 	}
 	sort.Strings(out)
 	return out

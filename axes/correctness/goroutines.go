@@ -687,7 +687,7 @@ func runSleepInTest(ctx context.Context, pass *axes.Pass) error {
 							return true
 						}
 						sev := axes.SeverityInfo
-						if firstGo != token.NoPos && firstGo < n.Pos() {
+						if (firstGo != token.NoPos && firstGo < n.Pos()) || assertsAfter(fd.Body, n.End()) {
 							sev = axes.SeverityWarning
 						}
 						pass.Report(axes.Finding{Path: g.Path, Line: g.Line(n.Pos()), Severity: sev,
@@ -701,6 +701,26 @@ func runSleepInTest(ctx context.Context, pass *axes.Pass) error {
 		}
 	}
 	return nil
+}
+
+// assertsAfter reports whether body calls t.Fatal, t.Error or the like after
+// pos: a sleep followed by an assertion is waiting for something to happen
+// in the background (often a goroutine the code under test started).
+func assertsAfter(body *ast.BlockStmt, pos token.Pos) bool {
+	found := false
+	ast.Inspect(body, func(n ast.Node) bool {
+		if found {
+			return false
+		}
+		if c, ok := n.(*ast.CallExpr); ok && c.Pos() > pos {
+			switch methodName(c) {
+			case "Fatal", "Fatalf", "Error", "Errorf", "Fail", "FailNow":
+				found = true
+			}
+		}
+		return true
+	})
+	return found
 }
 
 // SharedWriteInGoroutines reports captured variables that goroutines
