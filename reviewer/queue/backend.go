@@ -56,6 +56,7 @@ type backend struct {
 type txOps struct {
 	insertMany func(params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)
 	list       func(params *river.JobListParams) (*river.JobListResult, error)
+	get        func(id int64) (*rivertype.JobRow, error)
 	cancel     func(id int64) error
 }
 
@@ -237,6 +238,7 @@ func newBackend[TTx any](driver riverdriver.Driver[TTx], cfg *river.Config, sche
 				return client.InsertManyTx(ctx, tx, p)
 			},
 			list: func(p *river.JobListParams) (*river.JobListResult, error) { return client.JobListTx(ctx, tx, p) },
+			get:  func(id int64) (*rivertype.JobRow, error) { return client.JobGetTx(ctx, tx, id) },
 			cancel: func(id int64) error {
 				_, err := client.JobCancelTx(ctx, tx, id)
 				if errors.Is(err, river.ErrNotFound) {

@@ -158,6 +158,12 @@ type Queue struct {
 
 	retryAfter sync.Map // job ID -> time.Duration from a RetryableError
 
+	// latest remembers, per PR tag, the last review job this process
+	// enqueued, so that coalescing needs no job-table search for PRs seen
+	// since start.
+	latestMu sync.Mutex
+	latest   map[string]latestJob
+
 	mu      sync.Mutex
 	started bool
 	unlock  func()
@@ -172,6 +178,7 @@ func Open(ctx context.Context, opts Options) (*Queue, error) {
 		log:     opts.Logger,
 		metrics: opts.Metrics,
 		limit:   newRepoLimiter(opts.PerRepo),
+		latest:  map[string]latestJob{},
 	}
 	cfg := q.riverConfig()
 	be, err := openBackend(ctx, opts, cfg)
@@ -361,7 +368,7 @@ func (q *Queue) Enqueue(ctx context.Context, jobs ...reviewer.Job) error {
 			if params[i].Args.Kind() != KindReviewPR || r.UniqueSkippedAsDuplicate {
 				continue
 			}
-			c, err := coalesce(tx, jobs[i], r.Job.ID)
+			c, err := q.coalesce(tx, jobs[i], r.Job.ID)
 			if err != nil {
 				return err
 			}
@@ -372,6 +379,7 @@ func (q *Queue) Enqueue(ctx context.Context, jobs ...reviewer.Job) error {
 	if err != nil {
 		return fmt.Errorf("queue: enqueue: %w", err)
 	}
+	q.remember(params, res)
 	for i, r := range res {
 		j := jobs[i]
 		kind := params[i].Args.Kind()
@@ -399,9 +407,64 @@ type cancelledJob struct {
 	HeadSHA, Newer string
 }
 
+// latestJob is the last review job of a PR that this process enqueued.
+type latestJob struct {
+	ID   int64
+	Head string
+}
+
+// maxLatest bounds the latest map; past it the map starts over.
+const maxLatest = 100000
+
+// remember records the review jobs just committed as their PRs' latest.
+func (q *Queue) remember(params []river.InsertManyParams, res []*rivertype.JobInsertResult) {
+	q.latestMu.Lock()
+	defer q.latestMu.Unlock()
+	if len(q.latest) > maxLatest {
+		q.latest = map[string]latestJob{}
+	}
+	for i, r := range res {
+		a, ok := params[i].Args.(ReviewPRArgs)
+		if !ok || r.UniqueSkippedAsDuplicate {
+			continue
+		}
+		tag := prTag(a.Repo, a.PR)
+		if l, ok := q.latest[tag]; !ok || l.ID < r.Job.ID {
+			q.latest[tag] = latestJob{ID: r.Job.ID, Head: a.HeadSHA}
+		}
+	}
+}
+
 // coalesce cancels the jobs of j's PR for other heads that were enqueued
-// before newID and have not started.
-func coalesce(tx txOps, j reviewer.Job, newID int64) ([]cancelledJob, error) {
+// before newID and have not started. When this process enqueued the PR's
+// previous review itself, only that job is looked at (a primary-key read);
+// otherwise the PR's queued jobs are searched. Jobs another process
+// enqueued in between are not cancelled: they run and find the head moved.
+func (q *Queue) coalesce(tx txOps, j reviewer.Job, newID int64) ([]cancelledJob, error) {
+	q.latestMu.Lock()
+	l, known := q.latest[prTag(j.Repo, j.PR)]
+	q.latestMu.Unlock()
+	if known {
+		if l.ID >= newID || l.Head == j.HeadSHA {
+			return nil, nil
+		}
+		row, err := tx.get(l.ID)
+		if errors.Is(err, river.ErrNotFound) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("coalesce: %w", err)
+		}
+		switch row.State {
+		case rivertype.JobStateAvailable, rivertype.JobStateScheduled, rivertype.JobStateRetryable:
+		default:
+			return nil, nil
+		}
+		if err := tx.cancel(row.ID); err != nil {
+			return nil, fmt.Errorf("coalesce: cancel job %d: %w", row.ID, err)
+		}
+		return []cancelledJob{{ID: row.ID, Repo: j.Repo, PR: j.PR, HeadSHA: l.Head, Newer: j.HeadSHA}}, nil
+	}
 	params := river.NewJobListParams().
 		Kinds(KindReviewPR, KindRebaseCheck).
 		States(rivertype.JobStateAvailable, rivertype.JobStateScheduled, rivertype.JobStateRetryable).
