@@ -77,7 +77,7 @@ Run "fiveaxis review" in a git repository for a dry run on a local branch.`,
 	root.SetErr(a.stderr)
 	root.PersistentFlags().StringVar(&a.configPath, "config", "", "config file (YAML); default $FIVEAXIS_CONFIG")
 	root.AddCommand(newReviewCmd(a), newRulesCmd(a), newVersionCmd(a))
-	root.AddCommand(newConfigCmd(a), newInitCmd(a), newHealthcheckCmd(a))
+	root.AddCommand(newConfigCmd(a), newInitCmd(a), newHealthcheckCmd(a), newServeCmd(a))
 	root.AddCommand(newQueueCmds(a)...)
 	return root
 }
