@@ -43,7 +43,9 @@ func ruleClasses() map[string]string {
 }
 
 // Dedupe removes analyzer findings that repeat another finding of the same
-// class on the same file within one line: the AST rule's finding is kept
+// class on the same file within three lines (gosec reports SQL injection at
+// the Sprintf, the AST rule at the statement, the taint analysis at the
+// query): the AST rule's finding is kept
 // (its message and suggestion are written for the reviewer) unless the
 // analyzer's is more severe, and between two analyzers the first one
 // listed is kept. Findings without a class are kept as they are. Dedupe
@@ -83,11 +85,16 @@ func dedupe(fs []axes.Finding, classes map[string]string) []axes.Finding {
 	return out
 }
 
-// near reports whether two findings' line ranges are at most one line apart.
+// slack is how many lines apart two findings of one class may be and still
+// be the same problem.
+const slack = 3
+
+// near reports whether two findings' line ranges are at most slack lines
+// apart.
 func near(a, b axes.Finding) bool {
 	as, ae := a.Span()
 	bs, be := b.Span()
-	return as <= be+1 && bs <= ae+1
+	return as <= be+slack && bs <= ae+slack
 }
 
 // loser reports whether a should give way to b.
