@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fiveaxis/fiveaxis/axes"
+	"github.com/fiveaxis/fiveaxis/axes/analyzers"
 	"github.com/fiveaxis/fiveaxis/gitops"
 	"github.com/fiveaxis/fiveaxis/reviewer"
 )
@@ -26,6 +27,7 @@ type reviewFlags struct {
 	pr        string // OWNER/REPO#N: review a remote PR
 	giteaURL  string
 	post      bool
+	analyzers bool // type-checked analyzers (axes/analyzers)
 }
 
 func newReviewCmd(a *app) *cobra.Command {
@@ -55,6 +57,7 @@ Exit status: 0 for approve or comment, 1 for request_changes or needs_rebase,
 	fl.BoolVar(&f.noLLM, "no-llm", false, "do not use the LLM reviewer even when one is configured")
 	f.llm.register(fl)
 	fl.IntVar(&f.maxBehind, "max-behind", reviewer.DefaultMaxBehind, "needs a rebase when the target has more than this many commits the head lacks")
+	fl.BoolVar(&f.analyzers, "analyzers", true, "run the type-checked analyzers (go vet, staticcheck, gosec) on the changed packages; --analyzers=false for the AST rules only")
 	fl.StringVar(&f.filter, "filter", "", "which findings to keep: added (lines the PR added; default), diff_context or file")
 	fl.StringVar(&f.pr, "pr", "", "review the Gitea pull request OWNER/REPO#N (uses FIVEAXIS_GITEA_URL and the token)")
 	fl.StringVar(&f.giteaURL, "gitea-url", "", "Gitea server URL for --pr (default: gitea.url / FIVEAXIS_GITEA_URL)")
@@ -114,6 +117,9 @@ func (a *app) review(ctx context.Context, f *reviewFlags, maxBehindSet bool) err
 	}
 	defer closeLLM()
 	checkers := append(allCheckers(), llmChecks...)
+	if f.analyzers {
+		checkers = append(checkers, analyzers.Checkers(analyzers.Options{})...)
+	}
 	rv, err := reviewer.Run(ctx, repo, reviewer.Request{BaseRef: base, HeadRef: f.head}, reviewer.Options{
 		Checkers:       checkers,
 		MaxBehind:      c.Review.MaxBehind,
