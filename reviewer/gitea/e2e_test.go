@@ -217,6 +217,20 @@ func TestE2EPushSupersedesOldReview(t *testing.T) {
 		t.Fatalf("first review = %s", out)
 	}
 	old := findReview(t, f.reviews(n), head1)
+	// An older COMMENT review (the verdict when a check could not run):
+	// Gitea does not dismiss those by itself, and the bot (write access, not
+	// admin) may not either, so it must be marked superseded.
+	commentMarker := reviewer.Marker{Head: head1, Base: "main", Version: "test", Config: "c", Kind: reviewer.MarkerReview}
+	if err := f.client.PostReview(f.ctx, f.repo, n, reviewer.ReviewPost{Event: reviewer.EventComment, CommitID: head1,
+		Body: "some checks could not run\n\n" + commentMarker.String()}); err != nil {
+		t.Fatal(err)
+	}
+	var commentReview reviewer.PostedReview
+	for _, r := range f.reviews(n) {
+		if r.State == string(reviewer.EventComment) {
+			commentReview = r
+		}
+	}
 
 	f.write("b.go", "package main\n\n// B is b.\nconst B = 2\n")
 	head2 := f.commit("b")
@@ -250,6 +264,38 @@ func TestE2EPushSupersedesOldReview(t *testing.T) {
 	}
 	if !superseded {
 		t.Errorf("review %d of the old head is neither dismissed nor marked superseded", old.ID)
+	}
+	cs, _, err := f.admin.ListIssueComments(f.owner(), f.name(), n, sdk.ListIssueCommentOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	marked := 0
+	for _, c := range cs {
+		if c.Poster != nil && c.Poster.UserName == giteaEnv.BotUser && strings.Contains(c.Body, fmt.Sprintf("Review %d", commentReview.ID)) &&
+			strings.Contains(c.Body, "superseded") {
+			marked++
+		}
+	}
+	if marked != 1 {
+		t.Errorf("the older COMMENT review %d is marked superseded %d times, want once", commentReview.ID, marked)
+	}
+	// A third head supersedes again, but marks the COMMENT review only once.
+	f.write("c.go", "package main\n\n// C is c.\nconst C = 3\n")
+	head3 := f.commit("c")
+	f.push("feature")
+	f.waitHead(n, head3)
+	if out := f.process(reviewer.Job{Kind: reviewer.JobReview, Repo: f.repo, PR: n, HeadSHA: head3, Reason: "synchronized"}); out != reviewer.OutcomePosted {
+		t.Fatalf("third review = %s", out)
+	}
+	cs, _, _ = f.admin.ListIssueComments(f.owner(), f.name(), n, sdk.ListIssueCommentOptions{})
+	marked = 0
+	for _, c := range cs {
+		if c.Poster != nil && c.Poster.UserName == giteaEnv.BotUser && strings.Contains(c.Body, fmt.Sprintf("Review %d", commentReview.ID)) {
+			marked++
+		}
+	}
+	if marked != 1 {
+		t.Errorf("after a third head the COMMENT review is marked %d times, want once", marked)
 	}
 	if st := f.status(head2); st == nil || st.State != sdk.StatusSuccess {
 		t.Errorf("status of the new head = %+v", st)

@@ -234,11 +234,43 @@ func (c *Client) SupersedeReview(ctx context.Context, repo string, number int64,
 	if rv.Dismissed {
 		return nil
 	}
+	mark := fmt.Sprintf("<!-- fiveaxis:superseded review=%d -->", id)
+	said, err := c.botCommented(ctx, repo, number, mark)
+	if err != nil || said {
+		return err
+	}
 	body := fmt.Sprintf("Review %d is superseded: %s", id, reason)
 	if rv.HTMLURL != "" {
 		body = fmt.Sprintf("[Review %d](%s) is superseded: %s", id, rv.HTMLURL, reason)
 	}
-	return c.Comment(ctx, repo, number, body)
+	return c.Comment(ctx, repo, number, body+"\n\n"+mark)
+}
+
+// botCommented reports whether the bot already left a comment containing
+// mark on the PR.
+func (c *Client) botCommented(ctx context.Context, repo string, number int64, mark string) (bool, error) {
+	owner, name, err := splitRepo(repo)
+	if err != nil {
+		return false, err
+	}
+	api := c.api(ctx)
+	for page := 1; page <= maxPages; page++ {
+		cs, resp, err := api.ListIssueComments(owner, name, number, sdk.ListIssueCommentOptions{
+			ListOptions: sdk.ListOptions{Page: page, PageSize: pageSize},
+		})
+		if err != nil {
+			return false, mapErr(ctx, fmt.Sprintf("list comments of %s#%d", repo, number), resp, err)
+		}
+		for _, cm := range cs {
+			if cm.Poster != nil && strings.EqualFold(cm.Poster.UserName, c.bot) && strings.Contains(cm.Body, mark) {
+				return true, nil
+			}
+		}
+		if len(cs) < pageSize {
+			break
+		}
+	}
+	return false, nil
 }
 
 // SetStatus sets a commit status on sha.
