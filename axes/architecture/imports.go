@@ -162,13 +162,24 @@ func matchLayer(pattern, p string) bool {
 	return ok
 }
 
+type modInfo struct {
+	mod, root string
+	ok        bool
+}
+
 func runImportDirection(ctx context.Context, pass *axes.Pass) error {
+	mods := map[string]modInfo{}
 	for _, g := range pass.ChangedGoFiles(false) {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		dir := path.Dir(g.Path)
-		mod, root, ok := moduleOf(pass, dir)
+		mi, seen := mods[dir]
+		if !seen {
+			mi.mod, mi.root, mi.ok = moduleOf(pass, dir)
+			mods[dir] = mi
+		}
+		mod, root, ok := mi.mod, mi.root, mi.ok
 		if !ok {
 			continue
 		}

@@ -39,6 +39,8 @@ var immutableValueFuncs = map[string]bool{
 }
 
 func runPackageMutableState(ctx context.Context, pass *axes.Pass) error {
+	ix := newPkgIndex(pass)
+	infos := map[string]*pkgInfo{}
 	for _, g := range pass.ChangedGoFiles(false) {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -70,7 +72,11 @@ func runPackageMutableState(ctx context.Context, pass *axes.Pass) error {
 						continue
 					}
 					if pkg == nil {
-						pkg = loadPkgInfo(pass, g)
+						key := pathDir(g.Path) + "|" + g.AST.Name.Name
+						if infos[key] == nil {
+							infos[key] = loadPkgInfo(ix, g)
+						}
+						pkg = infos[key]
 					}
 					msg, sev := judgeState(name.Name, kind, pkg, isMainPackage(g))
 					if msg == "" {
@@ -180,10 +186,10 @@ type pkgInfo struct {
 	mutexHint map[string]bool
 }
 
-func loadPkgInfo(pass *axes.Pass, g *axes.GoFile) *pkgInfo {
+func loadPkgInfo(ix *pkgIndex, g *axes.GoFile) *pkgInfo {
 	dir := pathDir(g.Path)
 	info := &pkgInfo{writes: map[string]bool{}, mutexHint: map[string]bool{}}
-	for _, f := range pass.PackageFiles(dir) {
+	for _, f := range ix.files(dir) {
 		if f.AST.Name.Name != g.AST.Name.Name {
 			continue
 		}

@@ -30,6 +30,8 @@ type decl struct {
 }
 
 func runUnusedAddition(ctx context.Context, pass *axes.Pass) error {
+	ix := newPkgIndex(pass)
+	refs := map[string]map[string]int{}
 	for _, g := range pass.ChangedGoFiles(false) {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -71,7 +73,11 @@ func runUnusedAddition(ctx context.Context, pass *axes.Pass) error {
 		if len(cands) == 0 {
 			continue
 		}
-		used := referencedNames(pass, g)
+		key := pathDir(g.Path) + "|" + strings.TrimSuffix(g.AST.Name.Name, "_test")
+		if refs[key] == nil {
+			refs[key] = referencedNames(ix, g)
+		}
+		used := refs[key]
 		for _, c := range cands {
 			if used[c.name] > 0 {
 				continue
@@ -86,10 +92,10 @@ func runUnusedAddition(ctx context.Context, pass *axes.Pass) error {
 
 // referencedNames counts the identifiers used in the package of g (all its
 // files, tests included), leaving out the names being declared.
-func referencedNames(pass *axes.Pass, g *axes.GoFile) map[string]int {
+func referencedNames(ix *pkgIndex, g *axes.GoFile) map[string]int {
 	pkg := strings.TrimSuffix(g.AST.Name.Name, "_test")
 	used := map[string]int{}
-	for _, f := range pass.PackageFiles(pathDir(g.Path)) {
+	for _, f := range ix.files(pathDir(g.Path)) {
 		if strings.TrimSuffix(f.AST.Name.Name, "_test") != pkg {
 			continue
 		}

@@ -1,11 +1,13 @@
 package performance
 
 import (
+	"context"
 	"go/ast"
 	"go/token"
 	"path"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/fiveaxis/fiveaxis/axes"
 )
@@ -206,7 +208,7 @@ func isConstExpr(e ast.Expr, consts map[string]bool) bool {
 
 // packageConsts collects the names of the constants declared at the top
 // level of the package files and inside f.
-func packageConsts(pass *axes.Pass, g *axes.GoFile) map[string]bool {
+func packageConsts(ix *pkgIndex, g *axes.GoFile) map[string]bool {
 	m := map[string]bool{}
 	add := func(f *ast.File) {
 		ast.Inspect(f, func(n ast.Node) bool {
@@ -221,7 +223,7 @@ func packageConsts(pass *axes.Pass, g *axes.GoFile) map[string]bool {
 		})
 	}
 	add(g.AST)
-	for _, f := range pass.PackageFiles(path.Dir(g.Path)) {
+	for _, f := range ix.files(path.Dir(g.Path)) {
 		if f.AST.Name.Name == g.AST.Name.Name && f.Path != g.Path {
 			add(f.AST)
 		}
@@ -247,4 +249,57 @@ func mentionsIdent(n ast.Node, name string) bool {
 		return !found
 	})
 	return found
+}
+
+// pkgIndex lists the head tree's Go files by directory once per checker
+// run; Pass.PackageFiles lists the whole tree on every call, which is
+// quadratic on large pull requests.
+type pkgIndex struct {
+	pass  *axes.Pass
+	byDir map[string][]string
+	memo  map[string][]*axes.GoFile
+}
+
+func newPkgIndex(pass *axes.Pass) *pkgIndex {
+	ix := &pkgIndex{pass: pass, byDir: map[string][]string{}, memo: map[string][]*axes.GoFile{}}
+	all, err := pass.Head.Files()
+	if err != nil {
+		return ix
+	}
+	for _, f := range all {
+		if strings.HasSuffix(f, ".go") {
+			d := path.Dir(f)
+			ix.byDir[d] = append(ix.byDir[d], f)
+		}
+	}
+	return ix
+}
+
+// files returns the parsed Go files of dir (tests included).
+func (ix *pkgIndex) files(dir string) []*axes.GoFile {
+	if fs, ok := ix.memo[dir]; ok {
+		return fs
+	}
+	var out []*axes.GoFile
+	for _, p := range ix.byDir[dir] {
+		if g, err := ix.pass.GoFile(p); err == nil {
+			out = append(out, g)
+		}
+	}
+	ix.memo[dir] = out
+	return out
+}
+
+// outOfTime reports whether less than a fifth of the checker's time budget
+// is left, so that a checker can stop early and keep what it found: the
+// driver discards every finding of a checker that overruns.
+func outOfTime(ctx context.Context, start time.Time) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return false
+	}
+	return time.Until(dl) < dl.Sub(start)/5
 }

@@ -248,9 +248,9 @@ func isQueryCall(imports map[string]string, call *ast.CallExpr) (string, bool) {
 
 // queryFuncs returns the names of the package's functions and methods whose
 // bodies run a database query directly.
-func queryFuncs(pass *axes.Pass, g *axes.GoFile) map[string]bool {
+func queryFuncs(ix *pkgIndex, g *axes.GoFile) map[string]bool {
 	m := map[string]bool{}
-	for _, f := range pass.PackageFiles(path.Dir(g.Path)) {
+	for _, f := range ix.files(path.Dir(g.Path)) {
 		if f.IsTest || f.AST.Name.Name != g.AST.Name.Name {
 			continue
 		}
@@ -274,6 +274,8 @@ func queryFuncs(pass *axes.Pass, g *axes.GoFile) map[string]bool {
 }
 
 func runNPlusOne(ctx context.Context, pass *axes.Pass) error {
+	ix := newPkgIndex(pass)
+	helperMemo := map[string]map[string]bool{}
 	for _, g := range pass.ChangedGoFiles(false) {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -298,7 +300,11 @@ func runNPlusOne(ctx context.Context, pass *axes.Pass) error {
 						return true
 					}
 					if helpers == nil {
-						helpers = queryFuncs(pass, g)
+						key := path.Dir(g.Path) + "|" + g.AST.Name.Name
+						if helperMemo[key] == nil {
+							helperMemo[key] = queryFuncs(ix, g)
+						}
+						helpers = helperMemo[key]
 					}
 					if !helpers[name] || fd != nil && fd.Name.Name == name {
 						return true

@@ -39,6 +39,7 @@ func onceSetup(name string) bool {
 }
 
 func runRegexpCompilePerCall(ctx context.Context, pass *axes.Pass) error {
+	ix := newPkgIndex(pass)
 	for _, g := range pass.ChangedGoFiles(false) {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -53,7 +54,7 @@ func runRegexpCompilePerCall(ctx context.Context, pass *axes.Pass) error {
 		if !uses {
 			continue
 		}
-		consts := packageConsts(pass, g)
+		consts := packageConsts(ix, g)
 		funcBodies(g.AST, func(decl *ast.FuncDecl, body *ast.BlockStmt) {
 			setup := decl != nil && onceSetup(decl.Name.Name)
 			walkStack(body, func(n ast.Node, stack []ast.Node) bool {

@@ -303,6 +303,7 @@ var secretish = regexp.MustCompile(`(?i)token|secret|passw|nonce|salt|session|ap
 var notSecretish = regexp.MustCompile(`(?i)jitter|backoff|shuffle|sample|delay|retry|timeout|ttl|expir|count|len`)
 
 func runInsecureRandom(ctx context.Context, pass *axes.Pass) error {
+	ix := newPkgIndex(pass)
 	for _, g := range pass.ChangedGoFiles(false) {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -317,7 +318,7 @@ func runInsecureRandom(ctx context.Context, pass *axes.Pass) error {
 		if !hasMathRand {
 			continue
 		}
-		feeds := secretFeeders(pass, g)
+		feeds := secretFeeders(ix, g)
 		funcs(g.AST, func(decl *ast.FuncDecl, body *ast.BlockStmt) {
 			funcSecret := decl != nil && (isSecretName(decl.Name.Name) || feeds[decl.Name.Name])
 			var stack []ast.Node
@@ -362,7 +363,7 @@ func isSecretName(n string) bool {
 // secretFeeders returns the names of the package's functions whose results
 // become secrets: assigned to a secret-like name (token := randString(32)),
 // used as a secret-like field, or returned by a secret-like function.
-func secretFeeders(pass *axes.Pass, g *axes.GoFile) map[string]bool {
+func secretFeeders(ix *pkgIndex, g *axes.GoFile) map[string]bool {
 	m := map[string]bool{}
 	callee := func(e ast.Expr) string {
 		if call, ok := e.(*ast.CallExpr); ok {
@@ -372,7 +373,7 @@ func secretFeeders(pass *axes.Pass, g *axes.GoFile) map[string]bool {
 		}
 		return ""
 	}
-	for _, f := range pass.PackageFiles(path.Dir(g.Path)) {
+	for _, f := range ix.files(path.Dir(g.Path)) {
 		if f.AST.Name.Name != g.AST.Name.Name {
 			continue
 		}

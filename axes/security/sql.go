@@ -77,11 +77,12 @@ type sqlScan struct {
 }
 
 func runSQLInjection(ctx context.Context, pass *axes.Pass) error {
+	ix := newPkgIndex(pass)
 	for _, g := range pass.ChangedGoFiles(false) {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		s := &sqlScan{pass: pass, g: g, imports: importNames(g.AST), consts: packageConsts(pass, g)}
+		s := &sqlScan{pass: pass, g: g, imports: importNames(g.AST), consts: packageConsts(ix, g)}
 		funcs(g.AST, func(_ *ast.FuncDecl, body *ast.BlockStmt) {
 			s.vars, s.sqlVars, s.done, s.locals = map[string]*taint{}, map[string]bool{}, map[*taint]bool{}, map[string]bool{}
 			s.scan(body)
