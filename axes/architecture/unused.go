@@ -82,7 +82,11 @@ func runUnusedAddition(ctx context.Context, pass *axes.Pass) error {
 			if used[c.name] > 0 {
 				continue
 			}
-			pass.Report(axes.Finding{Path: g.Path, Line: c.from, Message: fmt.Sprintf(
+			sev := axes.SeverityWarning
+			if c.kind == "type" {
+				sev = axes.SeverityInfo // types are often used through reflection or generators
+			}
+			pass.Report(axes.Finding{Path: g.Path, Line: c.from, Severity: sev, Message: fmt.Sprintf(
 				"The new %s %s is not used anywhere in package %s; remove it, or add it in the change that first calls it.",
 				c.kind, c.name, g.AST.Name.Name)})
 		}

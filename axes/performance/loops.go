@@ -331,6 +331,9 @@ func runNPlusOne(ctx context.Context, pass *axes.Pass) error {
 					return true
 				}
 				sev := axes.SeverityWarning
+				if lp := strings.ToLower(g.Path); strings.Contains(lp, "migration") || strings.Contains(lp, "test") || strings.Contains(g.AST.Name.Name, "test") {
+					sev = axes.SeverityInfo // one-off migrations and test fixtures
+				}
 				var msg string
 				switch {
 				case viaHelper:
