@@ -3,6 +3,7 @@ package architecture
 import (
 	"context"
 	"go/ast"
+	"regexp"
 	"strings"
 
 	"github.com/fiveaxis/fiveaxis/axes"
@@ -69,10 +70,48 @@ func inspectPanics(pass *axes.Pass, g *axes.GoFile, body ast.Node, conds []ast.E
 			if !mentionsError(s.Args[0]) && !anyMentionsError(conds) {
 				return true
 			}
+			if invariantComment(g, from) || rePanic(s.Args[0], conds) {
+				return true
+			}
 			pass.Report(axes.Finding{Path: g.Path, Line: from, EndLine: to, Message: "This library code panics on an ordinary error, which crashes any program that calls it; return the error (wrapped with context) and let the caller decide."})
 		}
 		return true
 	})
+}
+
+// invariantRE matches comments that explain a panic as an invariant.
+var invariantRE = regexp.MustCompile(`(?i)never (fail|happen)|should(n't| not) (fail|happen)|can(not|'t|no) (fail|happen)|impossible|unreachable|must not happen|programm(er|ing) error|\bbug\b`)
+
+// invariantComment reports whether the panic's line or the two lines
+// before it carry a comment saying the failure cannot happen.
+func invariantComment(g *axes.GoFile, line int) bool {
+	lines := strings.Split(string(g.Src), "\n")
+	for l := line - 2; l <= line; l++ {
+		if l < 1 || l > len(lines) {
+			continue
+		}
+		if i := strings.Index(lines[l-1], "//"); i >= 0 && invariantRE.MatchString(lines[l-1][i:]) {
+			return true
+		}
+	}
+	return false
+}
+
+// rePanic reports whether the panic re-raises a recovered value.
+func rePanic(arg ast.Expr, conds []ast.Expr) bool {
+	found := false
+	for _, c := range append([]ast.Expr{arg}, conds...) {
+		ast.Inspect(c, func(n ast.Node) bool {
+			if call, ok := n.(*ast.CallExpr); ok && calleeName(call) == "recover" {
+				found = true
+			}
+			if id, ok := n.(*ast.Ident); ok && (id.Name == "recovered" || id.Name == "rec" || strings.Contains(strings.ToLower(id.Name), "panic")) {
+				found = true
+			}
+			return !found
+		})
+	}
+	return found
 }
 
 func anyMentionsError(es []ast.Expr) bool {

@@ -181,14 +181,30 @@ func isImmutableType(n string) bool {
 
 // pkgInfo is what judgeState needs to know about the rest of the package.
 type pkgInfo struct {
-	writes    map[string]bool // package-level names assigned or written through in non-test functions
-	hasMutex  bool
-	mutexHint map[string]bool
+	writes   map[string]bool // package-level names assigned or written through in non-test functions
+	writers  map[string][]string
+	hasMutex bool
+}
+
+// registryWriter matches the names of functions that fill a registry once,
+// at start-up.
+var registryWriter = regexp.MustCompile(`^(?i)(register|init|add|set|load|setup|reset|must)`)
+
+// onlyRegistry reports whether every function writing name looks like
+// start-up registration (RegisterDriver, init, AddProvider).
+func (p *pkgInfo) onlyRegistry(name string) bool {
+	ws := p.writers[name]
+	for _, w := range ws {
+		if !registryWriter.MatchString(w) {
+			return false
+		}
+	}
+	return len(ws) > 0
 }
 
 func loadPkgInfo(ix *pkgIndex, g *axes.GoFile) *pkgInfo {
 	dir := pathDir(g.Path)
-	info := &pkgInfo{writes: map[string]bool{}, mutexHint: map[string]bool{}}
+	info := &pkgInfo{writes: map[string]bool{}, writers: map[string][]string{}}
 	for _, f := range ix.files(dir) {
 		if f.AST.Name.Name != g.AST.Name.Name {
 			continue
@@ -204,12 +220,24 @@ func loadPkgInfo(ix *pkgIndex, g *axes.GoFile) *pkgInfo {
 					if n := typeName(vs.Type); n == "Mutex" || n == "RWMutex" {
 						info.hasMutex = true
 					}
+					for _, v := range vs.Values {
+						if cl, ok := v.(*ast.CompositeLit); ok {
+							if n := typeName(cl.Type); n == "Mutex" || n == "RWMutex" {
+								info.hasMutex = true
+							}
+						}
+					}
 				}
 			case *ast.FuncDecl:
 				if d.Body == nil || f.IsTest {
 					continue
 				}
 				locals := localNames(d)
+				fn := d.Name.Name
+				write := func(name string) {
+					info.writes[name] = true
+					info.writers[name] = append(info.writers[name], fn)
+				}
 				ast.Inspect(d.Body, func(n ast.Node) bool {
 					switch s := n.(type) {
 					case *ast.AssignStmt:
@@ -218,17 +246,17 @@ func loadPkgInfo(ix *pkgIndex, g *axes.GoFile) *pkgInfo {
 						}
 						for _, lhs := range s.Lhs {
 							if id := rootIdent(lhs); id != nil && !locals[id.Name] {
-								info.writes[id.Name] = true
+								write(id.Name)
 							}
 						}
 					case *ast.IncDecStmt:
 						if id := rootIdent(s.X); id != nil && !locals[id.Name] {
-							info.writes[id.Name] = true
+							write(id.Name)
 						}
 					case *ast.CallExpr:
 						if id, ok := s.Fun.(*ast.Ident); ok && id.Name == "delete" && len(s.Args) > 0 {
 							if r := rootIdent(s.Args[0]); r != nil && !locals[r.Name] {
-								info.writes[r.Name] = true
+								write(r.Name)
 							}
 						}
 					}
@@ -324,8 +352,8 @@ func judgeState(name, kind string, pkg *pkgInfo, isMain bool) (string, axes.Seve
 		sev := axes.SeverityWarning
 		return fmt.Sprintf("Package-level variable %s holds a shared resource handle, which hides the dependency from callers and makes tests share one connection; pass it in through a struct field or constructor parameter instead.", name), sev
 	case "map", "table-map", "slice", "pointer":
-		if !written {
-			return "", ""
+		if !written || pkg.onlyRegistry(name) {
+			return "", "" // read-only, or a registry filled at start-up
 		}
 		sev := axes.SeverityWarning
 		if pkg.hasMutex || isMain || kind == "pointer" || kind == "slice" {
