@@ -6,6 +6,7 @@ import (
 	"log"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/securego/gosec/v2"
 	gosecanalyzers "github.com/securego/gosec/v2/analyzers"
@@ -38,10 +39,13 @@ var gosecKept = []gosecRule{
 	{"G402", axes.SeverityWarning, "insecure-tls", "Weak TLS settings let an attacker intercept or downgrade the connection."},
 	{"G403", axes.SeverityWarning, "", "RSA keys shorter than 2048 bits can be factored."},
 	{"G407", axes.SeverityError, "", "A hard-coded IV or nonce reused across encryptions breaks the cipher's confidentiality."},
-	{"G701", axes.SeverityError, "sql-injection", "Data from a request reaches a SQL query unescaped (taint analysis); use placeholders."},
-	{"G702", axes.SeverityError, "command-injection", "Data from a request reaches a command line (taint analysis); pass arguments separately and validate them."},
-	{"G703", axes.SeverityWarning, "path-traversal", "Data from a request reaches a file path (taint analysis); clean it and check it stays under the root."},
+	{"G701", axes.SeverityError, "sql-injection", "Untrusted input reaches a SQL query unescaped (taint analysis); use placeholders."},
+	{"G702", axes.SeverityWarning, "command-injection", "Untrusted input (request, environment or command line) reaches a command line (taint analysis); pass arguments separately and validate them."},
 }
+
+// G703 (taint to a file path) is left out: on real code it fires on every
+// os.Open of a path that came from a flag, the environment or a config
+// file. security/path-traversal covers request paths.
 
 // gosecRules returns the kept gosec rules as fiveaxis rules, all on the
 // security axis, sharing one analyzer.
@@ -101,7 +105,9 @@ func newGosecAnalyzer() *analysis.Analyzer {
 			}
 			issues, _, _ := g.Report()
 			for _, iss := range issues {
-				if iss.NoSec || iss.Confidence < issue.Medium {
+				// Security findings in tests are noise: test helpers run
+				// commands and open paths built from their inputs by design.
+				if iss.NoSec || iss.Confidence < issue.Medium || strings.HasSuffix(iss.File, "_test.go") {
 					continue
 				}
 				tf := files[iss.File]
