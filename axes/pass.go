@@ -98,6 +98,21 @@ type shared struct {
 
 	mu     sync.Mutex
 	parsed map[string]*parseResult
+
+	filesOnce sync.Once
+	headFiles []string
+	filesErr  error
+}
+
+// files lists the head tree once per run.
+func (s *shared) headFileList() ([]string, error) {
+	s.filesOnce.Do(func() {
+		if s.in.Head == nil {
+			return
+		}
+		s.headFiles, s.filesErr = s.in.Head.Files()
+	})
+	return s.headFiles, s.filesErr
 }
 
 type parseResult struct {
@@ -225,10 +240,14 @@ func (p *Pass) ChangedGoFiles(includeTests bool) []*GoFile {
 // shared between checkers.
 func (p *Pass) GoFile(path string) (*GoFile, error) { return p.shared.goFile(path) }
 
+// HeadFiles lists every file of the head tree, sorted. The list is read once
+// per run and shared by all checkers; do not modify it.
+func (p *Pass) HeadFiles() ([]string, error) { return p.shared.headFileList() }
+
 // PackageFiles returns the parsed head versions of every Go file in the
 // directory dir (including tests), whether the PR changed them or not.
 func (p *Pass) PackageFiles(dir string) []*GoFile {
-	all, err := p.Head.Files()
+	all, err := p.shared.headFileList()
 	if err != nil {
 		return nil
 	}

@@ -168,7 +168,6 @@ func Run(ctx context.Context, checkers []*Checker, in Input, opt Options) (*Resu
 			defer mu.Unlock()
 			if err != nil {
 				res.Errors = append(res.Errors, CheckerError{Checker: c.Name, Axis: c.Axis, Err: err})
-				return
 			}
 			findings = append(findings, local...)
 		}()
@@ -181,8 +180,9 @@ func Run(ctx context.Context, checkers []*Checker, in Input, opt Options) (*Resu
 }
 
 // runOne runs one checker with a timeout, turning a panic into an error. A
-// checker that ignores its context is abandoned when the timeout passes; its
-// findings are then discarded.
+// checker that fails or panics reports nothing; a checker that runs out of
+// time (or ignores its context and is abandoned) keeps the findings it
+// reported before the deadline, and its error wraps ErrTimeout.
 func runOne(ctx context.Context, c *Checker, in *Input, sh *shared, timeout time.Duration, report func(Finding), note func(string)) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -220,13 +220,15 @@ func runOne(ctx context.Context, c *Checker, in *Input, sh *shared, timeout time
 	if err == nil && ctx.Err() != nil {
 		err = fmt.Errorf("%w after %s", ErrTimeout, timeout)
 	}
-	if err != nil {
+	if err != nil && !errors.Is(err, ErrTimeout) {
 		return err
 	}
+	// A checker that ran out of time keeps what it reported before the
+	// deadline; the timeout is still reported as its error.
 	for _, f := range out {
 		report(f)
 	}
-	return nil
+	return err
 }
 
 // firstFrames keeps the panic's own frames short enough for a log line.
