@@ -63,7 +63,7 @@ func BenchmarkWebhookToReview(b *testing.B) {
 		f.commit("add a helper")
 		f.push(branch)
 		n, head := f.openPR(branch, "main", "Add a helper")
-		body, _ := json.Marshal(f.prPayload("opened", n, head, "main", giteaEnv.AdminUser))
+		body, _ := json.Marshal(f.prPayload("opened", n, head, "main", f.srv.AdminUser))
 		req, _ := http.NewRequest(http.MethodPost, srv.URL+gitea.WebhookPath, bytes.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("X-Gitea-Event", "pull_request")

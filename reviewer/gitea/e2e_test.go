@@ -97,7 +97,7 @@ func lookup(db *sql.DB, r *http.Request) (*sql.Rows, error) {
 		}
 	}
 
-	if code := f.deliver("pull_request", f.prPayload("opened", n, head, "main", giteaEnv.AdminUser)); code != http.StatusAccepted {
+	if code := f.deliver("pull_request", f.prPayload("opened", n, head, "main", f.srv.AdminUser)); code != http.StatusAccepted {
 		t.Fatalf("webhook = %d, want 202", code)
 	}
 	if out := f.process(f.queue.next(t, nil)); out != reviewer.OutcomePosted {
@@ -257,7 +257,7 @@ func TestE2EPushSupersedesOldReview(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, c := range cs {
-			if c.Poster != nil && c.Poster.UserName == giteaEnv.BotUser && strings.Contains(c.Body, "superseded") {
+			if c.Poster != nil && c.Poster.UserName == f.srv.BotUser && strings.Contains(c.Body, "superseded") {
 				superseded = true
 			}
 		}
@@ -271,7 +271,7 @@ func TestE2EPushSupersedesOldReview(t *testing.T) {
 	}
 	marked := 0
 	for _, c := range cs {
-		if c.Poster != nil && c.Poster.UserName == giteaEnv.BotUser && strings.Contains(c.Body, fmt.Sprintf("Review %d", commentReview.ID)) &&
+		if c.Poster != nil && c.Poster.UserName == f.srv.BotUser && strings.Contains(c.Body, fmt.Sprintf("Review %d", commentReview.ID)) &&
 			strings.Contains(c.Body, "superseded") {
 			marked++
 		}
@@ -290,7 +290,7 @@ func TestE2EPushSupersedesOldReview(t *testing.T) {
 	cs, _, _ = f.admin.ListIssueComments(f.owner(), f.name(), n, sdk.ListIssueCommentOptions{})
 	marked = 0
 	for _, c := range cs {
-		if c.Poster != nil && c.Poster.UserName == giteaEnv.BotUser && strings.Contains(c.Body, fmt.Sprintf("Review %d", commentReview.ID)) {
+		if c.Poster != nil && c.Poster.UserName == f.srv.BotUser && strings.Contains(c.Body, fmt.Sprintf("Review %d", commentReview.ID)) {
 			marked++
 		}
 	}
@@ -333,7 +333,7 @@ func TestE2EMergedPRGetsNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range cs {
-		if c.Poster != nil && c.Poster.UserName == giteaEnv.BotUser {
+		if c.Poster != nil && c.Poster.UserName == f.srv.BotUser {
 			t.Errorf("bot commented on a merged PR: %q", c.Body)
 		}
 	}
@@ -348,7 +348,7 @@ func TestE2EReplayedWebhookNoDuplicate(t *testing.T) {
 	f.commit("d")
 	f.push("feature")
 	n, head := f.openPR("feature", "main", "D")
-	payload := f.prPayload("opened", n, head, "main", giteaEnv.AdminUser)
+	payload := f.prPayload("opened", n, head, "main", f.srv.AdminUser)
 	for i := range 2 {
 		if code := f.deliver("pull_request", payload); code != http.StatusAccepted {
 			t.Fatalf("delivery %d = %d, want 202", i, code)
@@ -377,10 +377,7 @@ func TestE2EReviewCommandNeedsWriteAccess(t *testing.T) {
 	f.commit("e")
 	f.push("feature")
 	n, _ := f.openPR("feature", "main", "E")
-	reader := "reader-" + strconv.FormatInt(repoSeq.Add(1), 10)
-	if _, _, err := f.admin.AdminCreateUser(sdk.CreateUserOption{Username: reader, Email: reader + "@example.com", Password: "reader-pass-123", MustChangePassword: ptr(false)}); err != nil {
-		t.Fatal(err)
-	}
+	reader := f.srv.NewUser(t, "reader")
 	if _, err := f.admin.AddCollaborator(f.owner(), f.name(), reader, sdk.AddCollaboratorOption{Permission: ptr(sdk.AccessModeRead)}); err != nil {
 		t.Fatal(err)
 	}
@@ -391,10 +388,10 @@ func TestE2EReviewCommandNeedsWriteAccess(t *testing.T) {
 	}{
 		{reader, "/review", http.StatusNoContent, ""},
 		{"nobody-at-all", "/review", http.StatusNoContent, ""},
-		{giteaEnv.BotUser, "/review", http.StatusNoContent, ""},
-		{giteaEnv.AdminUser, "looks good", http.StatusNoContent, ""},
-		{giteaEnv.AdminUser, " /review\n", http.StatusAccepted, reviewer.JobReview},
-		{giteaEnv.AdminUser, "/rebase-check", http.StatusAccepted, reviewer.JobRebaseCheck},
+		{f.srv.BotUser, "/review", http.StatusNoContent, ""},
+		{f.srv.AdminUser, "looks good", http.StatusNoContent, ""},
+		{f.srv.AdminUser, " /review\n", http.StatusAccepted, reviewer.JobReview},
+		{f.srv.AdminUser, "/rebase-check", http.StatusAccepted, reviewer.JobRebaseCheck},
 	}
 	for _, tt := range tests {
 		t.Run(tt.sender+" "+strings.TrimSpace(tt.body), func(t *testing.T) {

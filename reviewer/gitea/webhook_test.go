@@ -20,11 +20,11 @@ import (
 // every kind of bad or unhandled delivery without enqueueing.
 func TestE2EWebhookRejectsAndIgnores(t *testing.T) {
 	f := setup(t, 0)
-	good := f.prPayload("opened", 1, strings.Repeat("a", 40), "main", giteaEnv.AdminUser)
+	good := f.prPayload("opened", 1, strings.Repeat("a", 40), "main", f.srv.AdminUser)
 	body, _ := json.Marshal(good)
-	edited := f.prPayload("edited", 1, strings.Repeat("a", 40), "develop", giteaEnv.AdminUser)
+	edited := f.prPayload("edited", 1, strings.Repeat("a", 40), "develop", f.srv.AdminUser)
 	edited["changes"] = map[string]any{"ref": map[string]any{"from": "main"}}
-	editedTitle := f.prPayload("edited", 1, strings.Repeat("a", 40), "main", giteaEnv.AdminUser)
+	editedTitle := f.prPayload("edited", 1, strings.Repeat("a", 40), "main", f.srv.AdminUser)
 	editedTitle["changes"] = map[string]any{"title": map[string]any{"from": "old"}}
 	mustJSON := func(v any) []byte { b, _ := json.Marshal(v); return b }
 	huge := append(bytes.Repeat([]byte(" "), gitea.MaxPayload), body...)
@@ -48,7 +48,7 @@ func TestE2EWebhookRejectsAndIgnores(t *testing.T) {
 		{name: "review event", event: "pull_request_approved", body: body, sig: gitea.Sign(testSecret, body), want: http.StatusNoContent},
 		{name: "closed action", event: "pull_request", body: mustJSON(f.prPayload("closed", 1, "a", "main", "x")), want: http.StatusNoContent},
 		{name: "edited title only", event: "pull_request", body: mustJSON(editedTitle), want: http.StatusNoContent},
-		{name: "bot's own event", event: "pull_request", body: mustJSON(f.prPayload("synchronized", 1, "a", "main", giteaEnv.BotUser)), want: http.StatusNoContent},
+		{name: "bot's own event", event: "pull_request", body: mustJSON(f.prPayload("synchronized", 1, "a", "main", f.srv.BotUser)), want: http.StatusNoContent},
 		{name: "edited target", event: "pull_request", body: mustJSON(edited), want: http.StatusAccepted, reason: "base_changed"},
 		{name: "opened", event: "pull_request", body: body, sig: gitea.Sign(testSecret, body), want: http.StatusAccepted, reason: "opened"},
 		{name: "hub-style signature", event: "pull_request", body: body, sig: "sha256=" + gitea.Sign(testSecret, body), want: http.StatusAccepted, reason: "opened"},
