@@ -55,6 +55,10 @@ type Options struct {
 	Ignore []string
 	// Concurrency caps checkers running at once; zero means GOMAXPROCS.
 	Concurrency int
+	// Dedupe, when set, removes findings that repeat another finding of a
+	// different rule (an analyzer and an AST rule reporting the same bug). It
+	// runs after the filtering, before the fingerprint de-duplication.
+	Dedupe func([]Finding) []Finding
 }
 
 // CheckerError is a checker that failed: it returned an error, panicked or
@@ -241,8 +245,7 @@ func firstFrames(stack []byte) string {
 }
 
 func finish(all []Finding, sh *shared, mode FilterMode, opt Options) []Finding {
-	seen := map[string]bool{}
-	out := make([]Finding, 0, len(all))
+	kept := make([]Finding, 0, len(all))
 	for _, f := range all {
 		if sev, ok := opt.Severity[f.Rule]; ok {
 			f.Severity = sev
@@ -250,9 +253,16 @@ func finish(all []Finding, sh *shared, mode FilterMode, opt Options) []Finding {
 		if f.Path != "" && ignored(f.Path, opt.Ignore) {
 			continue
 		}
-		if !keep(f, sh, mode) {
-			continue
+		if keep(f, sh, mode) {
+			kept = append(kept, f)
 		}
+	}
+	if opt.Dedupe != nil {
+		kept = opt.Dedupe(kept)
+	}
+	seen := map[string]bool{}
+	out := make([]Finding, 0, len(kept))
+	for _, f := range kept {
 		fp := f.Fingerprint()
 		if seen[fp] {
 			continue

@@ -228,3 +228,29 @@ func TestMatchPath(t *testing.T) {
 		}
 	}
 }
+
+func TestRunDedupeHook(t *testing.T) {
+	in := setup(t)
+	cs := []*axes.Checker{
+		checker("correctness/ast", axes.SeverityWarning, reportAt("a.go", 3)),
+		checker("correctness/vet", axes.SeverityError, reportAt("a.go", 4)),
+	}
+	var saw int
+	dedupe := func(fs []axes.Finding) []axes.Finding {
+		saw = len(fs)
+		var out []axes.Finding
+		for _, f := range fs {
+			if f.Rule != "correctness/vet" {
+				out = append(out, f)
+			}
+		}
+		return out
+	}
+	res, err := axes.Run(context.Background(), cs, in, axes.Options{Dedupe: dedupe})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(axestest.Format(res.Findings), ","); got != "a.go:3 correctness/ast" || saw != 2 {
+		t.Errorf("findings = %s (hook saw %d), want the hook's choice", got, saw)
+	}
+}

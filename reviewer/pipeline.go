@@ -34,6 +34,9 @@ type Options struct {
 	Version string
 	// IgnoreRepoConfig skips reading .fiveaxis.yml from the target branch.
 	IgnoreRepoConfig bool
+	// Dedupe, when set, merges findings of different rules that report the
+	// same problem (see axes.Options.Dedupe).
+	Dedupe func([]axes.Finding) []axes.Finding
 }
 
 // Request names what to review.
@@ -92,6 +95,7 @@ func Run(ctx context.Context, repo *gitops.Repo, req Request, opt Options) (*Rev
 		Enabled:  rc.Enable,
 		Severity: rc.Severity,
 		Ignore:   rc.ignorePatterns(),
+		Dedupe:   opt.Dedupe,
 	})
 	if err != nil {
 		return nil, err

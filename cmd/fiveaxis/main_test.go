@@ -324,3 +324,39 @@ func TestVersion(t *testing.T) {
 		t.Errorf("version: %d %q", code, out)
 	}
 }
+
+func TestRulesListsEveryRule(t *testing.T) {
+	code, out, errOut := runCLI(t, nil, "rules")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	for _, c := range allCheckers() {
+		if !strings.Contains(out, c.Name+" ") {
+			t.Errorf("rules does not list %s", c.Name)
+		}
+	}
+	for _, want := range []string{"correctness/vet-lostcancel", "security/sql-injection"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("rules does not list %s", want)
+		}
+	}
+	if len(lines) < len(allCheckers())+1 {
+		t.Errorf("rules printed %d lines for %d checkers", len(lines), len(allCheckers()))
+	}
+}
+
+// TestEveryRuleHasCases checks that each AST rule has at least one positive
+// and one negative txtar case in its axis package's testdata.
+func TestEveryRuleHasCases(t *testing.T) {
+	for _, c := range allCheckers() {
+		axis, rule, _ := strings.Cut(c.Name, "/")
+		dir := filepath.Join("..", "..", "axes", axis, "testdata")
+		for _, kind := range []string{"pos", "neg"} {
+			m, _ := filepath.Glob(filepath.Join(dir, rule+"*_"+kind+".txtar"))
+			if len(m) == 0 {
+				t.Errorf("%s has no %s case (%s/%s*_%s.txtar)", c.Name, kind, dir, rule, kind)
+			}
+		}
+	}
+}

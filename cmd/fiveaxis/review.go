@@ -127,6 +127,7 @@ func (a *app) review(ctx context.Context, f *reviewFlags, maxBehindSet bool) err
 		CheckerTimeout: c.Review.CheckerTimeout,
 		Notes:          notes,
 		Version:        version,
+		Dedupe:         analyzers.Dedupe,
 	})
 	if err != nil {
 		return err

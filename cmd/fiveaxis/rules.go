@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fiveaxis/fiveaxis/axes"
+	"github.com/fiveaxis/fiveaxis/axes/analyzers"
 )
 
 // allCheckers is the explicit list of every rule fiveaxis runs.
@@ -32,6 +33,11 @@ func newRulesCmd(a *app) *cobra.Command {
 			fmt.Fprintln(tw, "RULE\tAXIS\tSEVERITY\tDESCRIPTION")
 			for _, c := range cs {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", c.Name, c.Axis, c.Severity, c.Title())
+			}
+			// The type-checked analyzers run as one checker; list the rules
+			// their findings carry.
+			for _, r := range analyzers.Rules(analyzers.Options{}) {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.ID, r.Axis, r.Severity, r.Why)
 			}
 			return tw.Flush()
 		},
