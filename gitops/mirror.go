@@ -10,6 +10,7 @@ import (
 
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
+	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/go-git/go-git/v5/plumbing/transport/http"
 )
 
@@ -41,8 +42,9 @@ func OpenMirror(dir string) (*Repo, error) {
 // "+refs/pull/7/head:refs/pull/7/head") from the HTTP(S) remote url into
 // the repository, authenticating with token as the password when it is not
 // empty, then rewrites the commit-graph file. Nothing new to fetch is not an
-// error. Fetches of one Repo run one at a time, and other calls on the Repo
-// wait for a fetch to finish.
+// error; a remote that refuses the credentials (HTTP 401 or 403) gives an
+// error wrapping ErrAuth. Fetches of one Repo run one at a time, and other
+// calls on the Repo wait for a fetch to finish.
 func (r *Repo) Fetch(ctx context.Context, remoteURL, token string, refspecs []string) error {
 	u, err := url.Parse(remoteURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -75,6 +77,9 @@ func (r *Repo) Fetch(ctx context.Context, remoteURL, token string, refspecs []st
 	r.resetPacks()
 	upToDate := errors.Is(err, git.NoErrAlreadyUpToDate)
 	if err != nil && !upToDate {
+		if errors.Is(err, transport.ErrAuthenticationRequired) || errors.Is(err, transport.ErrAuthorizationFailed) {
+			return fmt.Errorf("fetch %s %v: %w: %w", redactURL(remoteURL), refspecs, ErrAuth, err)
+		}
 		return fmt.Errorf("fetch %s %v: %w", redactURL(remoteURL), refspecs, err)
 	}
 	if upToDate {

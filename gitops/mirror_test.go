@@ -66,8 +66,8 @@ func TestMirrorFetch(t *testing.T) {
 	specs := []string{"+refs/heads/main:refs/heads/main", "+refs/pull/7/head:refs/pull/7/head"}
 
 	t.Run("bad token", func(t *testing.T) {
-		if err := repo.Fetch(ctx, remote, "wrong", specs); err == nil {
-			t.Error("Fetch with a wrong token succeeded")
+		if err := repo.Fetch(ctx, remote, "wrong", specs); !errors.Is(err, ErrAuth) {
+			t.Errorf("Fetch with a wrong token: %v, want ErrAuth", err)
 		}
 	})
 	t.Run("not http", func(t *testing.T) {

@@ -28,6 +28,9 @@ var (
 	ErrUnknownRevision = errors.New("unknown revision")
 	// ErrNotExist means a file does not exist at a revision.
 	ErrNotExist = errors.New("file does not exist at revision")
+	// ErrAuth means the remote refused a fetch's credentials (HTTP 401 or
+	// 403): a bad token or a missing scope. Retrying does not help.
+	ErrAuth = errors.New("remote refused the credentials")
 )
 
 // objectCacheSize is the size of go-git's object cache of an open

@@ -252,6 +252,9 @@ func (b *Bot) Process(ctx context.Context, job Job) (Outcome, error) {
 func (b *Bot) run(ctx context.Context, log *slog.Logger, job Job, pr *PRState, earlier []botReview) (Outcome, error) {
 	repo, release, err := b.mirror(ctx, pr)
 	if err != nil {
+		if errors.Is(err, ErrUnauthorized) {
+			return forgeFailure(log, "fetch the mirror", err)
+		}
 		return "", fmt.Errorf("mirror of %s: %w", pr.Repo, err)
 	}
 	defer release()

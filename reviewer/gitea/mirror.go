@@ -91,7 +91,9 @@ func (m *Mirrors) acquire(ctx context.Context, repo string) (func(), error) {
 // Open is a reviewer.MirrorFunc: it locks the repository's mirror, creates
 // it if needed and fetches the PR's target branch and refs/pull/<N>/head
 // (narrow, incremental refspecs). release closes the repository, marks the
-// mirror as used and unlocks it.
+// mirror as used and unlocks it. A fetch the server refuses (HTTP 401 or
+// 403: a bad token) wraps reviewer.ErrUnauthorized; other fetch failures are
+// a *reviewer.RetryableError.
 func (m *Mirrors) Open(ctx context.Context, pr *reviewer.PRState) (*gitops.Repo, func(), error) {
 	dir, err := m.Path(pr.Repo)
 	if err != nil {
@@ -112,9 +114,14 @@ func (m *Mirrors) Open(ctx context.Context, pr *reviewer.PRState) (*gitops.Repo,
 	repo, err := openAndFetch(ctx, dir, m.cloneURL(pr.Repo), m.token, refspecs)
 	if err != nil {
 		unlock()
-		err = fmt.Errorf("mirror %s (%s, PR #%d): %w", pr.Repo, pr.BaseRef, pr.Number, err)
-		if ctx.Err() == nil {
-			err = &reviewer.RetryableError{Err: err}
+		switch {
+		case errors.Is(err, gitops.ErrAuth):
+			// A bad token or a missing scope: retrying does not help.
+			err = fmt.Errorf("mirror %s (%s, PR #%d): %w: %w", pr.Repo, pr.BaseRef, pr.Number, reviewer.ErrUnauthorized, err)
+		case ctx.Err() == nil:
+			err = &reviewer.RetryableError{Err: fmt.Errorf("mirror %s (%s, PR #%d): %w", pr.Repo, pr.BaseRef, pr.Number, err)}
+		default:
+			err = fmt.Errorf("mirror %s (%s, PR #%d): %w", pr.Repo, pr.BaseRef, pr.Number, err)
 		}
 		return nil, nil, err
 	}

@@ -2,6 +2,7 @@ package gitea_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -90,9 +91,17 @@ func TestE2EMirrorLock(t *testing.T) {
 	}
 	release2()
 	_ = repo2
-	// A bad token is an error of the fetch.
+	// A bad token is an error of the fetch that is not worth retrying: it
+	// wraps reviewer.ErrUnauthorized, and the bot gives up on the job.
 	bad := gitea.NewMirrors(t.TempDir(), "0000000000000000000000000000000000000000", f.client.CloneURL, nil)
-	if _, _, err := bad.Open(f.ctx, &reviewer.PRState{Repo: f.repo, Number: n, BaseRef: "main"}); err == nil {
-		t.Error("fetch with a bad token succeeded")
+	_, _, err = bad.Open(f.ctx, &reviewer.PRState{Repo: f.repo, Number: n, BaseRef: "main"})
+	var re *reviewer.RetryableError
+	if !errors.Is(err, reviewer.ErrUnauthorized) || errors.As(err, &re) {
+		t.Errorf("fetch with a bad token: %v; want reviewer.ErrUnauthorized, not retryable", err)
+	}
+	bot := reviewer.NewBot(f.client, bad.Open, f.opts, f.log, "test")
+	out, err := bot.Process(f.ctx, reviewer.Job{Kind: reviewer.JobReview, Repo: f.repo, PR: n, HeadSHA: head, Reason: "test"})
+	if err != nil || out != reviewer.OutcomeNoAccess {
+		t.Errorf("bot with a bad fetch token: %s, %v; want %s and no error", out, err, reviewer.OutcomeNoAccess)
 	}
 }

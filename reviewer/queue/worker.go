@@ -128,6 +128,11 @@ func (q *Queue) result(ctx context.Context, log *slog.Logger, row *rivertype.Job
 		log.Warn("job cut off", "err", err)
 		return err
 	}
+	if errors.Is(err, reviewer.ErrUnauthorized) {
+		count(outcomeCancelled)
+		log.Error("job cancelled: the forge refused the bot's token", "err", err)
+		return river.JobCancel(err)
+	}
 	if errors.Is(err, reviewer.ErrNotFound) {
 		count(outcomeCancelled)
 		log.Warn("job cancelled: repository or PR not found", "err", err)
