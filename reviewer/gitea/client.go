@@ -18,7 +18,10 @@ import (
 	"github.com/fiveaxis/fiveaxis/reviewer"
 )
 
-var _ reviewer.Forge = (*Client)(nil)
+var (
+	_ reviewer.Forge            = (*Client)(nil)
+	_ reviewer.BotCommentLister = (*Client)(nil)
+)
 
 // Client talks to one Gitea server as the bot user, the owner of the token.
 // It is safe for concurrent use: every call builds a light SDK client bound

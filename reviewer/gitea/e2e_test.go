@@ -490,3 +490,33 @@ func findReviewOn(t testing.TB, rs []reviewer.PostedReview, head, base string) r
 	t.Fatalf("no bot review of %.10s against %s", head, base)
 	return reviewer.PostedReview{}
 }
+
+// BotComments lists the bot's own plain comments on a PR, not those of
+// other users, and the client offers it to the sweep.
+func TestE2EBotComments(t *testing.T) {
+	f := setup(t, 0)
+	f.branch("feature", "main")
+	f.write("c.go", "package main\n\n// C is c.\nconst C = 3\n")
+	f.commit("c")
+	f.push("feature")
+	n, _ := f.openPR("feature", "main", "C")
+	if _, _, err := f.admin.CreateIssueComment(f.owner(), f.name(), n, sdk.CreateIssueCommentOption{Body: "a human comment"}); err != nil {
+		t.Fatal(err)
+	}
+	var lister reviewer.BotCommentLister = f.client
+	if got, err := lister.BotComments(f.ctx, f.repo, n); err != nil || len(got) != 0 {
+		t.Fatalf("BotComments before the bot commented: %q, %v; want none", got, err)
+	}
+	for _, body := range []string{"first bot comment", "second bot comment"} {
+		if err := f.client.Comment(f.ctx, f.repo, n, body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := lister.BotComments(f.ctx, f.repo, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(got, "|") != "first bot comment|second bot comment" {
+		t.Errorf("BotComments = %q, want the bot's two comments, oldest first", got)
+	}
+}

@@ -249,28 +249,45 @@ func (c *Client) SupersedeReview(ctx context.Context, repo string, number int64,
 // botCommented reports whether the bot already left a comment containing
 // mark on the PR.
 func (c *Client) botCommented(ctx context.Context, repo string, number int64, mark string) (bool, error) {
-	owner, name, err := splitRepo(repo)
+	bodies, err := c.BotComments(ctx, repo, number)
 	if err != nil {
 		return false, err
 	}
+	for _, b := range bodies {
+		if strings.Contains(b, mark) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// BotComments returns the bodies of the plain comments (not reviews) the
+// bot posted on a PR, oldest first. The sweep uses it to comment on an idle
+// PR only once.
+func (c *Client) BotComments(ctx context.Context, repo string, number int64) ([]string, error) {
+	owner, name, err := splitRepo(repo)
+	if err != nil {
+		return nil, err
+	}
 	api := c.api(ctx)
+	var out []string
 	for page := 1; page <= maxPages; page++ {
 		cs, resp, err := api.ListIssueComments(owner, name, number, sdk.ListIssueCommentOptions{
 			ListOptions: sdk.ListOptions{Page: page, PageSize: pageSize},
 		})
 		if err != nil {
-			return false, mapErr(ctx, fmt.Sprintf("list comments of %s#%d", repo, number), resp, err)
+			return nil, mapErr(ctx, fmt.Sprintf("list comments of %s#%d", repo, number), resp, err)
 		}
 		for _, cm := range cs {
-			if cm.Poster != nil && strings.EqualFold(cm.Poster.UserName, c.bot) && strings.Contains(cm.Body, mark) {
-				return true, nil
+			if cm.Poster != nil && strings.EqualFold(cm.Poster.UserName, c.bot) {
+				out = append(out, cm.Body)
 			}
 		}
 		if len(cs) < pageSize {
 			break
 		}
 	}
-	return false, nil
+	return out, nil
 }
 
 // SetStatus sets a commit status on sha.
