@@ -52,7 +52,7 @@ func runDestructiveMigration(ctx context.Context, pass *axes.Pass) error {
 		if fd.Binary || !strings.EqualFold(path.Ext(fd.NewPath), ".sql") || isDownMigration(fd.NewPath) || len(fd.Added) == 0 {
 			continue
 		}
-		data := readHead(pass, fd.NewPath)
+		data := pass.ReadHeadFile(fd.NewPath)
 		down := false
 		sc := bufio.NewScanner(bytes.NewReader(data))
 		sc.Buffer(make([]byte, 0, 64*1024), 4*1024*1024)
@@ -118,7 +118,7 @@ func runUnpinnedImage(ctx context.Context, pass *axes.Pass) error {
 		if fd.Binary || (!docker && !yaml) || len(fd.Added) == 0 {
 			continue
 		}
-		data := readHead(pass, fd.NewPath)
+		data := pass.ReadHeadFile(fd.NewPath)
 		stages := map[string]bool{}
 		sc := bufio.NewScanner(bytes.NewReader(data))
 		sc.Buffer(make([]byte, 0, 64*1024), 4*1024*1024)

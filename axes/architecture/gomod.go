@@ -82,13 +82,13 @@ func runGoModChange(ctx context.Context, pass *axes.Pass) error {
 		if path.Base(fd.NewPath) != "go.mod" || len(fd.Added) == 0 {
 			continue
 		}
-		head := readHead(pass, fd.NewPath)
+		head := pass.ReadHeadFile(fd.NewPath)
 		if head == nil {
 			continue
 		}
 		before := map[string]bool{}
 		if fd.OldPath != "" {
-			for _, m := range parseGoMod(readBase(pass, fd.OldPath)) {
+			for _, m := range parseGoMod(pass.ReadBaseFile(fd.OldPath)) {
 				before[m.verb+" "+modPathOf(m.text)] = true
 			}
 		}

@@ -101,7 +101,7 @@ func moduleOf(pass *axes.Pass, dir string) (string, string, bool) {
 		if d != "." && d != "" {
 			p = d + "/go.mod"
 		}
-		if data := readHead(pass, p); data != nil {
+		if data := pass.ReadHeadFile(p); data != nil {
 			if mod := modulePath(data); mod != "" {
 				if d == "" {
 					d = "."
@@ -205,7 +205,7 @@ func runImportDirection(ctx context.Context, pass *axes.Pass) error {
 				pass.Report(axes.Finding{Path: g.Path, Line: line, Severity: sev, Message: msg})
 				continue
 			}
-			if internal && !isMainPackage(g) && (to == "cmd" || strings.HasPrefix(to, "cmd/")) {
+			if internal && !g.IsMain() && (to == "cmd" || strings.HasPrefix(to, "cmd/")) {
 				pass.Report(axes.Finding{Path: g.Path, Line: line, Message: fmt.Sprintf(
 					"Library package %s imports the command package %s; commands sit at the top and wire libraries together, so move the shared code into a library package both can import.", from, to)})
 				continue

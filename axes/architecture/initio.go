@@ -37,7 +37,6 @@ func runInitIO(ctx context.Context, pass *axes.Pass) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		imports := importNames(g.AST)
 		for _, d := range g.AST.Decls {
 			fd, ok := d.(*ast.FuncDecl)
 			if !ok || fd.Recv != nil || fd.Name.Name != "init" || fd.Body == nil {
@@ -48,17 +47,17 @@ func runInitIO(ctx context.Context, pass *axes.Pass) error {
 				if !ok {
 					return true
 				}
-				p, name := pkgFunc(imports, call)
+				p, name := g.PkgFunc(call)
 				if !ioFuncs[p][name] {
 					return true
 				}
-				from, to := span(g, call)
+				from, to := g.Span(call)
 				if !pass.AddedIn(g.Path, from, to) {
 					return true
 				}
 				pass.Report(axes.Finding{Path: g.Path, Line: from, EndLine: to, Message: fmt.Sprintf(
 					"init calls %s.%s, doing I/O at import time where errors cannot be returned and tests cannot opt out; move it into a constructor or main and pass the result in.",
-					defaultImportName(p), name)})
+					axes.DefaultImportName(p), name)})
 				return true
 			})
 		}

@@ -23,7 +23,7 @@ func runPanicInLibrary(ctx context.Context, pass *axes.Pass) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if isMainPackage(g) || testSupport(g) {
+		if g.IsMain() || testSupport(g) {
 			continue
 		}
 		for _, d := range g.AST.Decls {
@@ -63,7 +63,7 @@ func inspectPanics(pass *axes.Pass, g *axes.GoFile, body ast.Node, conds []ast.E
 			if !ok || id.Name != "panic" || len(s.Args) != 1 {
 				return true
 			}
-			from, to := span(g, s)
+			from, to := g.Span(s)
 			if !pass.AddedIn(g.Path, from, to) {
 				return true
 			}
@@ -102,7 +102,7 @@ func rePanic(arg ast.Expr, conds []ast.Expr) bool {
 	found := false
 	for _, c := range append([]ast.Expr{arg}, conds...) {
 		ast.Inspect(c, func(n ast.Node) bool {
-			if call, ok := n.(*ast.CallExpr); ok && calleeName(call) == "recover" {
+			if call, ok := n.(*ast.CallExpr); ok && axes.CalleeName(call) == "recover" {
 				found = true
 			}
 			if id, ok := n.(*ast.Ident); ok && (id.Name == "recovered" || id.Name == "rec" || strings.Contains(strings.ToLower(id.Name), "panic")) {
@@ -184,13 +184,12 @@ func runExitInLibrary(ctx context.Context, pass *axes.Pass) error {
 		if commandPackage(g) || testSupport(g) {
 			continue
 		}
-		imports := importNames(g.AST)
 		ast.Inspect(g.AST, func(n ast.Node) bool {
 			call, ok := n.(*ast.CallExpr)
 			if !ok {
 				return true
 			}
-			p, name := pkgFunc(imports, call)
+			p, name := g.PkgFunc(call)
 			what := ""
 			switch {
 			case p == "log" && strings.HasPrefix(name, "Fatal"):
@@ -200,7 +199,7 @@ func runExitInLibrary(ctx context.Context, pass *axes.Pass) error {
 			default:
 				return true
 			}
-			from, to := span(g, call)
+			from, to := g.Span(call)
 			if !pass.AddedIn(g.Path, from, to) {
 				return true
 			}

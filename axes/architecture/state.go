@@ -39,7 +39,6 @@ var immutableValueFuncs = map[string]bool{
 }
 
 func runPackageMutableState(ctx context.Context, pass *axes.Pass) error {
-	ix := newPkgIndex(pass)
 	infos := map[string]*pkgInfo{}
 	for _, g := range pass.ChangedGoFiles(false) {
 		if ctx.Err() != nil {
@@ -53,7 +52,7 @@ func runPackageMutableState(ctx context.Context, pass *axes.Pass) error {
 			}
 			for _, s := range gd.Specs {
 				vs := s.(*ast.ValueSpec)
-				from, to := span(g, vs)
+				from, to := g.Span(vs)
 				if !pass.AddedIn(g.Path, from, to) {
 					continue
 				}
@@ -74,11 +73,11 @@ func runPackageMutableState(ctx context.Context, pass *axes.Pass) error {
 					if pkg == nil {
 						key := pathDir(g.Path) + "|" + g.AST.Name.Name
 						if infos[key] == nil {
-							infos[key] = loadPkgInfo(ix, g)
+							infos[key] = loadPkgInfo(pass, g)
 						}
 						pkg = infos[key]
 					}
-					msg, sev := judgeState(name.Name, kind, pkg, isMainPackage(g))
+					msg, sev := judgeState(name.Name, kind, pkg, g.IsMain())
 					if msg == "" {
 						continue
 					}
@@ -121,7 +120,7 @@ func stateKind(typ, val ast.Expr) string {
 			}
 		}
 	case *ast.CallExpr:
-		name := calleeName(v)
+		name := axes.CalleeName(v)
 		if name == "make" && len(v.Args) > 0 {
 			if _, ok := v.Args[0].(*ast.MapType); ok {
 				return "map"
@@ -202,10 +201,10 @@ func (p *pkgInfo) onlyRegistry(name string) bool {
 	return len(ws) > 0
 }
 
-func loadPkgInfo(ix *pkgIndex, g *axes.GoFile) *pkgInfo {
+func loadPkgInfo(pass *axes.Pass, g *axes.GoFile) *pkgInfo {
 	dir := pathDir(g.Path)
 	info := &pkgInfo{writes: map[string]bool{}, writers: map[string][]string{}}
-	for _, f := range ix.files(dir) {
+	for _, f := range pass.PackageFiles(dir) {
 		if f.AST.Name.Name != g.AST.Name.Name {
 			continue
 		}

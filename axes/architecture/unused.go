@@ -30,7 +30,6 @@ type decl struct {
 }
 
 func runUnusedAddition(ctx context.Context, pass *axes.Pass) error {
-	ix := newPkgIndex(pass)
 	refs := map[string]map[string]int{}
 	for _, g := range pass.ChangedGoFiles(false) {
 		if ctx.Err() != nil {
@@ -50,7 +49,7 @@ func runUnusedAddition(ctx context.Context, pass *axes.Pass) error {
 				if !pass.IsAdded(g.Path, line) {
 					continue
 				}
-				_, end := span(g, d)
+				_, end := g.Span(d)
 				cands = append(cands, decl{d.Name.Name, "function", d.Name.Pos(), line, end})
 			case *ast.GenDecl:
 				if d.Tok != token.TYPE {
@@ -65,7 +64,7 @@ func runUnusedAddition(ctx context.Context, pass *axes.Pass) error {
 					if !pass.IsAdded(g.Path, line) {
 						continue
 					}
-					from, end := span(g, ts)
+					from, end := g.Span(ts)
 					cands = append(cands, decl{ts.Name.Name, "type", ts.Name.Pos(), from, end})
 				}
 			}
@@ -75,7 +74,7 @@ func runUnusedAddition(ctx context.Context, pass *axes.Pass) error {
 		}
 		key := pathDir(g.Path) + "|" + strings.TrimSuffix(g.AST.Name.Name, "_test")
 		if refs[key] == nil {
-			refs[key] = referencedNames(ix, g)
+			refs[key] = referencedNames(pass, g)
 		}
 		used := refs[key]
 		for _, c := range cands {
@@ -96,10 +95,10 @@ func runUnusedAddition(ctx context.Context, pass *axes.Pass) error {
 
 // referencedNames counts the identifiers used in the package of g (all its
 // files, tests included), leaving out the names being declared.
-func referencedNames(ix *pkgIndex, g *axes.GoFile) map[string]int {
+func referencedNames(pass *axes.Pass, g *axes.GoFile) map[string]int {
 	pkg := strings.TrimSuffix(g.AST.Name.Name, "_test")
 	used := map[string]int{}
-	for _, f := range ix.files(pathDir(g.Path)) {
+	for _, f := range pass.PackageFiles(pathDir(g.Path)) {
 		if strings.TrimSuffix(f.AST.Name.Name, "_test") != pkg {
 			continue
 		}

@@ -3,80 +3,14 @@ package correctness
 import (
 	"go/ast"
 	"go/token"
-	"path"
-	"strconv"
 	"strings"
 
 	"github.com/fiveaxis/fiveaxis/axes"
 )
 
-// importNames maps the local names of f's imports to their paths.
-func importNames(f *ast.File) map[string]string {
-	m := make(map[string]string, len(f.Imports))
-	for _, spec := range f.Imports {
-		p, err := strconv.Unquote(spec.Path.Value)
-		if err != nil {
-			continue
-		}
-		name := defaultImportName(p)
-		if spec.Name != nil {
-			name = spec.Name.Name
-		}
-		if name == "_" || name == "." {
-			continue
-		}
-		m[name] = p
-	}
-	return m
-}
-
-// defaultImportName guesses the package name of an import path: its last
-// element, skipping a major-version suffix such as "/v2" and a ".v3"
-// gopkg.in suffix.
-func defaultImportName(p string) string {
-	base := path.Base(p)
-	if len(base) > 1 && base[0] == 'v' && isDigits(base[1:]) && path.Dir(p) != "." {
-		base = path.Base(path.Dir(p))
-	}
-	if i := strings.Index(base, ".v"); i > 0 && isDigits(base[i+2:]) {
-		base = base[:i]
-	}
-	return strings.ReplaceAll(base, "-", "_")
-}
-
-func isDigits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-// pkgFunc returns the import path and name of a selector pkg.Name, or ""
-// when e has another form.
-func pkgFunc(imports map[string]string, e ast.Expr) (string, string) {
-	sel, ok := e.(*ast.SelectorExpr)
-	if !ok {
-		return "", ""
-	}
-	id, ok := sel.X.(*ast.Ident)
-	if !ok {
-		return "", ""
-	}
-	p, ok := imports[id.Name]
-	if !ok {
-		return "", ""
-	}
-	return p, sel.Sel.Name
-}
-
 // isPkgCall reports whether call calls pkgPath.name for one of names.
 func isPkgCall(imports map[string]string, call *ast.CallExpr, pkgPath string, names ...string) bool {
-	p, n := pkgFunc(imports, call.Fun)
+	p, n := axes.PkgSelector(imports, call.Fun)
 	if p != pkgPath {
 		return false
 	}
@@ -129,14 +63,6 @@ func exprText(e ast.Expr) string {
 	}
 	return ""
 }
-
-// span returns the first and last line of n in g.
-func span(g *axes.GoFile, n ast.Node) (int, int) {
-	return g.Line(n.Pos()), g.Line(n.End() - 1)
-}
-
-// isMainPackage reports whether g belongs to package main.
-func isMainPackage(g *axes.GoFile) bool { return g.AST.Name.Name == "main" }
 
 // funcDecls returns the function declarations of f that have a body.
 func funcDecls(f *ast.File) []*ast.FuncDecl {
@@ -191,7 +117,7 @@ func isTestingType(imports map[string]string, t ast.Expr) bool {
 	if s, ok := t.(*ast.StarExpr); ok {
 		t = s.X
 	}
-	p, n := pkgFunc(imports, t)
+	p, n := axes.PkgSelector(imports, t)
 	return p == "testing" && (n == "T" || n == "B" || n == "F" || n == "TB")
 }
 

@@ -27,7 +27,7 @@ func ctxParam(imports map[string]string, ft *ast.FuncType) string {
 		return ""
 	}
 	for _, f := range ft.Params.List {
-		if p, n := pkgFunc(imports, f.Type); p == "context" && n == "Context" {
+		if p, n := axes.PkgSelector(imports, f.Type); p == "context" && n == "Context" {
 			for _, id := range f.Names {
 				if id.Name != "_" {
 					return id.Name
@@ -40,7 +40,7 @@ func ctxParam(imports map[string]string, ft *ast.FuncType) string {
 
 func runContextBackgroundWithCtx(ctx context.Context, pass *axes.Pass) error {
 	for _, g := range pass.ChangedGoFiles(false) {
-		imports := importNames(g.AST)
+		imports := g.Imports()
 		seen := map[token.Pos]bool{}
 		// context.Background() compared with ctx is a check, not a use.
 		ast.Inspect(g.AST, func(n ast.Node) bool {
@@ -113,7 +113,7 @@ var LostCancel = &axes.Checker{
 
 func runLostCancel(ctx context.Context, pass *axes.Pass) error {
 	for _, g := range pass.ChangedGoFiles(true) {
-		imports := importNames(g.AST)
+		imports := g.Imports()
 		for _, fd := range funcDecls(g.AST) {
 			ast.Inspect(fd.Body, func(n ast.Node) bool {
 				as, ok := n.(*ast.AssignStmt)

@@ -121,7 +121,7 @@ func runDiscardedError(ctx context.Context, pass *axes.Pass) error {
 		if pkgFuncs[dir] == nil {
 			pkgFuncs[dir] = pkgErrFuncs(pass, dir)
 		}
-		imports := importNames(g.AST)
+		imports := g.Imports()
 		for _, fd := range funcDecls(g.AST) {
 			checkDiscards(pass, g, imports, fd, pkgFuncs[dir])
 		}
@@ -155,7 +155,7 @@ func checkDiscards(pass *axes.Pass, g *axes.GoFile, imports map[string]string, f
 		if name == "" || name == "_" {
 			return true
 		}
-		p, f := pkgFunc(imports, call.Fun)
+		p, f := axes.PkgSelector(imports, call.Fun)
 		switch {
 		case writerCtors[p+"."+f]:
 			writers[name] = true
@@ -179,7 +179,7 @@ func checkDiscards(pass *axes.Pass, g *axes.GoFile, imports map[string]string, f
 	}
 
 	classify := func(call *ast.CallExpr) *discard {
-		p, f := pkgFunc(imports, call.Fun)
+		p, f := axes.PkgSelector(imports, call.Fun)
 		if p == "io" && (f == "Copy" || f == "CopyN" || f == "WriteString") && !g.IsTest && len(call.Args) > 0 && writers[exprText(call.Args[0])] {
 			return &discard{what: "io." + f, msg: "the error from io." + f + " into " + exprText(call.Args[0]) +
 				" is dropped, so a failed write leaves a truncated file without anyone knowing; check it."}
@@ -256,7 +256,7 @@ func checkDiscards(pass *axes.Pass, g *axes.GoFile, imports map[string]string, f
 			if !ok || last.Name != "_" {
 				return true
 			}
-			p, f := pkgFunc(imports, call.Fun)
+			p, f := axes.PkgSelector(imports, call.Fun)
 			if !g.IsTest && len(n.Lhs) == 2 && parseFuncs[p+"."+f] && len(call.Args) > 0 && isExternalInput(call.Args[0], params) {
 				report(pass, g, n, &discard{what: path.Base(p) + "." + f, explicit: true,
 					msg: "the error from " + path.Base(p) + "." + f + " is dropped, so invalid input silently becomes " +
@@ -277,7 +277,7 @@ func isDecoderCtor(imports map[string]string, e ast.Expr) bool {
 	if !ok {
 		return false
 	}
-	p, f := pkgFunc(imports, call.Fun)
+	p, f := axes.PkgSelector(imports, call.Fun)
 	return f == "NewDecoder" && (p == "encoding/json" || p == "encoding/xml" || strings.HasPrefix(p, "gopkg.in/yaml"))
 }
 
@@ -299,7 +299,7 @@ func allLiteral(args []ast.Expr) bool {
 }
 
 func report(pass *axes.Pass, g *axes.GoFile, n ast.Node, d *discard) {
-	a, b := span(g, n)
+	a, b := g.Span(n)
 	if explained(g, a, b) {
 		return // a comment says why the error is ignored
 	}
@@ -453,10 +453,10 @@ var PanicOnError = &axes.Checker{
 
 func runPanicOnError(ctx context.Context, pass *axes.Pass) error {
 	for _, g := range pass.ChangedGoFiles(false) {
-		if isMainPackage(g) {
+		if g.IsMain() {
 			continue
 		}
-		imports := importNames(g.AST)
+		imports := g.Imports()
 		for _, fd := range funcDecls(g.AST) {
 			name := fd.Name.Name
 			if strings.HasPrefix(name, "Must") || strings.HasPrefix(name, "must") || name == "init" ||
@@ -529,7 +529,7 @@ func funIdent(call *ast.CallExpr) (string, bool) {
 // fails on programming errors: encoding a Go value, compiling or parsing a
 // constant.
 func cannotFail(imports map[string]string, call *ast.CallExpr) bool {
-	p, f := pkgFunc(imports, call.Fun)
+	p, f := axes.PkgSelector(imports, call.Fun)
 	switch {
 	case (p == "encoding/json" || p == "encoding/xml") && strings.HasPrefix(f, "Marshal"):
 		return true

@@ -235,7 +235,7 @@ type starter struct {
 func unjoinedStarters(pass *axes.Pass, dir string) map[string]starter {
 	out := map[string]starter{}
 	for _, g := range pass.PackageFiles(dir) {
-		imports := importNames(g.AST)
+		imports := g.Imports()
 		for _, fd := range funcDecls(g.AST) {
 			if fd.Recv != nil || isTestFunc(imports, fd) || fd.Name.Name == "main" || fd.Name.Name == "init" {
 				continue
@@ -269,12 +269,12 @@ func runTestGoroutineNotJoined(ctx context.Context, pass *axes.Pass) error {
 		if !g.IsTest {
 			continue
 		}
-		imports := importNames(g.AST)
+		imports := g.Imports()
 		for _, fd := range funcDecls(g.AST) {
 			if !isTestFunc(imports, fd) {
 				continue
 			}
-			from, to := span(g, fd)
+			from, to := g.Span(fd)
 			if !pass.AddedIn(g.Path, from, to) {
 				continue
 			}
@@ -295,7 +295,7 @@ func runTestGoroutineNotJoined(ctx context.Context, pass *axes.Pass) error {
 						}
 					}
 					if !joinedAfter(fd.Body, n, gi, chans) {
-						a, b := span(g, n)
+						a, b := g.Span(n)
 						pass.Report(axes.Finding{Path: g.Path, Line: a, EndLine: b,
 							Message: "This goroutine is never waited for, so it can outlive " + fd.Name.Name +
 								" and race with later tests on shared state; join it before the test returns " +
@@ -328,7 +328,7 @@ func runTestGoroutineNotJoined(ctx context.Context, pass *axes.Pass) error {
 						}
 					}
 					if !joinedAfter(fd.Body, n, gi, chans) {
-						a, b := span(g, n)
+						a, b := g.Span(n)
 						pass.Report(axes.Finding{Path: g.Path, Line: a, EndLine: b, Severity: axes.SeverityWarning,
 							Message: id.Name + " starts a goroutine that nothing waits for, so it can outlive " +
 								fd.Name.Name + " and interfere with later tests; give it a way to stop and wait " +
@@ -624,7 +624,7 @@ func runMapWriteInGoroutines(ctx context.Context, pass *axes.Pass) error {
 				}
 				name := strings.TrimPrefix(m, ".")
 				for _, w := range ws {
-					a, b := span(g, w.gs)
+					a, b := g.Span(w.gs)
 					pass.Report(axes.Finding{Path: g.Path, Line: a, EndLine: b,
 						Message: "Several goroutines write the map " + name + " with no lock, which is a data race " +
 							"that crashes with \"concurrent map writes\"; guard the writes with a sync.Mutex or send " +
@@ -654,7 +654,7 @@ func runSleepInTest(ctx context.Context, pass *axes.Pass) error {
 		if !g.IsTest {
 			continue
 		}
-		imports := importNames(g.AST)
+		imports := g.Imports()
 		for _, fd := range funcDecls(g.AST) {
 			if !isTestFunc(imports, fd) {
 				continue
@@ -868,7 +868,7 @@ func runSharedWriteInGoroutines(ctx context.Context, pass *axes.Pass) error {
 					continue
 				}
 				for _, w := range ws {
-					a, b := span(g, w.gs)
+					a, b := g.Span(w.gs)
 					pass.Report(axes.Finding{Path: g.Path, Line: a, EndLine: b,
 						Message: "Several goroutines update " + t + " without a lock (at line " + itoa(g.Line(w.st.Pos())) +
 							"), a data race that loses updates; guard it with a sync.Mutex, use sync/atomic, or " +

@@ -312,7 +312,7 @@ func runMutexCopy(ctx context.Context, pass *axes.Pass) error {
 		mutexes := map[string]map[string]bool{}
 		files := pass.PackageFiles(dir)
 		for _, pf := range files {
-			imports := importNames(pf.AST)
+			imports := pf.Imports()
 			ast.Inspect(pf.AST, func(n ast.Node) bool {
 				ts, ok := n.(*ast.TypeSpec)
 				if !ok {
@@ -323,7 +323,7 @@ func runMutexCopy(ctx context.Context, pass *axes.Pass) error {
 					return false
 				}
 				for _, f := range st.Fields.List {
-					if p, name := pkgFunc(imports, f.Type); p == "sync" && (name == "Mutex" || name == "RWMutex") {
+					if p, name := axes.PkgSelector(imports, f.Type); p == "sync" && (name == "Mutex" || name == "RWMutex") {
 						if mutexes[ts.Name.Name] == nil {
 							mutexes[ts.Name.Name] = map[string]bool{}
 						}

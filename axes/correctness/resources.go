@@ -33,7 +33,7 @@ var readerFuncs = map[string]bool{
 
 func runHTTPBodyNotClosed(ctx context.Context, pass *axes.Pass) error {
 	for _, g := range pass.ChangedGoFiles(true) {
-		imports := importNames(g.AST)
+		imports := g.Imports()
 		for _, fd := range funcDecls(g.AST) {
 			type respVar struct {
 				as     *ast.AssignStmt
@@ -54,7 +54,7 @@ func runHTTPBodyNotClosed(ctx context.Context, pass *axes.Pass) error {
 				}
 				if isPkgCall(imports, call, "net/http", "Get", "Head", "Post", "PostForm") {
 					resps = append(resps, respVar{as: as, direct: true})
-				} else if p, _ := pkgFunc(imports, call.Fun); p == "" && httpMethods[methodName(call)] {
+				} else if p, _ := g.PkgFunc(call); p == "" && httpMethods[methodName(call)] {
 					resps = append(resps, respVar{as: as})
 				}
 				return true
@@ -120,7 +120,7 @@ func closedOrHandedOff(scope ast.Node, def *ast.AssignStmt, name string, imports
 		return false
 	}
 	reads := func(call *ast.CallExpr) bool {
-		p, f := pkgFunc(imports, call.Fun)
+		p, f := axes.PkgSelector(imports, call.Fun)
 		return readerFuncs[p+"."+f] || p == "fmt" || p == "log" || p == "errors"
 	}
 	done := false

@@ -163,12 +163,12 @@ func dataLoop(loop ast.Stmt) bool {
 	case *ast.RangeStmt:
 		return true
 	case *ast.ForStmt:
-		if call, ok := l.Cond.(*ast.CallExpr); ok && calleeName(call) == "Next" {
+		if call, ok := l.Cond.(*ast.CallExpr); ok && axes.CalleeName(call) == "Next" {
 			return true
 		}
 		// for i := 0; i < len(items); i++
 		if b, ok := l.Cond.(*ast.BinaryExpr); ok && (b.Op == token.LSS || b.Op == token.LEQ) {
-			if call, ok := b.Y.(*ast.CallExpr); ok && calleeName(call) == "len" {
+			if call, ok := b.Y.(*ast.CallExpr); ok && axes.CalleeName(call) == "len" {
 				return true
 			}
 		}
@@ -227,7 +227,7 @@ func isQueryCall(imports map[string]string, call *ast.CallExpr) (string, bool) {
 	if !ok || len(call.Args) == 0 {
 		return "", false
 	}
-	if p, _ := pkgFunc(imports, call); p != "" {
+	if p, _ := axes.PkgSelector(imports, call.Fun); p != "" {
 		return "", false
 	}
 	name := sel.Sel.Name
@@ -248,13 +248,13 @@ func isQueryCall(imports map[string]string, call *ast.CallExpr) (string, bool) {
 
 // queryFuncs returns the names of the package's functions and methods whose
 // bodies run a database query directly.
-func queryFuncs(ix *pkgIndex, g *axes.GoFile) map[string]bool {
+func queryFuncs(pass *axes.Pass, g *axes.GoFile) map[string]bool {
 	m := map[string]bool{}
-	for _, f := range ix.files(path.Dir(g.Path)) {
+	for _, f := range pass.PackageFiles(path.Dir(g.Path)) {
 		if f.IsTest || f.AST.Name.Name != g.AST.Name.Name {
 			continue
 		}
-		imports := importNames(f.AST)
+		imports := f.Imports()
 		for _, d := range f.AST.Decls {
 			fd, ok := d.(*ast.FuncDecl)
 			if !ok || fd.Body == nil {
@@ -274,35 +274,34 @@ func queryFuncs(ix *pkgIndex, g *axes.GoFile) map[string]bool {
 }
 
 func runNPlusOne(ctx context.Context, pass *axes.Pass) error {
-	ix := newPkgIndex(pass)
 	helperMemo := map[string]map[string]bool{}
 	for _, g := range pass.ChangedGoFiles(false) {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		imports := importNames(g.AST)
+		imports := g.Imports()
 		reported := map[ast.Node]bool{}
 		var helpers map[string]bool
-		funcBodies(g.AST, func(fd *ast.FuncDecl, body *ast.BlockStmt) {
+		axes.FuncBodies(g.AST, func(fd *ast.FuncDecl, body *ast.BlockStmt) {
 			walkStack(body, func(n ast.Node, stack []ast.Node) bool {
 				call, ok := n.(*ast.CallExpr)
 				if !ok {
 					return true
 				}
 				recv, direct := isQueryCall(imports, call)
-				name := calleeName(call)
+				name := axes.CalleeName(call)
 				viaHelper := false
 				if !direct {
 					if _, isLit := call.Fun.(*ast.FuncLit); isLit || name == "" || len(call.Args) == 0 {
 						return true
 					}
-					if p, _ := pkgFunc(imports, call); p != "" {
+					if p, _ := g.PkgFunc(call); p != "" {
 						return true
 					}
 					if helpers == nil {
 						key := path.Dir(g.Path) + "|" + g.AST.Name.Name
 						if helperMemo[key] == nil {
-							helperMemo[key] = queryFuncs(ix, g)
+							helperMemo[key] = queryFuncs(pass, g)
 						}
 						helpers = helperMemo[key]
 					}
@@ -326,7 +325,7 @@ func runNPlusOne(ctx context.Context, pass *axes.Pass) error {
 					return true
 				}
 				reported[stmt] = true
-				from, to := span(g, stmt)
+				from, to := g.Span(stmt)
 				if !pass.AddedIn(g.Path, from, to) {
 					return true
 				}
@@ -445,7 +444,7 @@ func runStringConcatInLoop(ctx context.Context, pass *axes.Pass) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		funcBodies(g.AST, func(fd *ast.FuncDecl, body *ast.BlockStmt) {
+		axes.FuncBodies(g.AST, func(fd *ast.FuncDecl, body *ast.BlockStmt) {
 			strs := stringVars(fd, body)
 			walkStack(body, func(n ast.Node, stack []ast.Node) bool {
 				as, ok := n.(*ast.AssignStmt)
@@ -494,7 +493,7 @@ func isNextLoop(loop ast.Stmt) bool {
 		return false
 	}
 	call, ok := f.Cond.(*ast.CallExpr)
-	return ok && calleeName(call) == "Next"
+	return ok && axes.CalleeName(call) == "Next"
 }
 
 // allLiterals reports whether e is made of literals only (s += ", ").
@@ -545,7 +544,7 @@ func rangesOverCount(r *ast.RangeStmt, fd *ast.FuncDecl, body *ast.BlockStmt) bo
 	case *ast.BasicLit:
 		return x.Kind == token.INT
 	case *ast.CallExpr:
-		n := calleeName(x)
+		n := axes.CalleeName(x)
 		return n == "NumCPU" || n == "GOMAXPROCS" || n == "min" || n == "max"
 	case *ast.SelectorExpr:
 		return workerCount.MatchString(x.Sel.Name)
@@ -575,7 +574,7 @@ func rangesOverCount(r *ast.RangeStmt, fd *ast.FuncDecl, body *ast.BlockStmt) bo
 					case *ast.BasicLit:
 						intVal = v.Kind == token.INT
 					case *ast.CallExpr:
-						n := calleeName(v)
+						n := axes.CalleeName(v)
 						intVal = n == "NumCPU" || n == "GOMAXPROCS" || n == "min" || n == "max" || n == "len" || n == "int"
 					}
 				}
@@ -616,7 +615,7 @@ func bounded(body *ast.BlockStmt) bool {
 	ast.Inspect(body, func(n ast.Node) bool {
 		switch s := n.(type) {
 		case *ast.CallExpr:
-			switch calleeName(s) {
+			switch axes.CalleeName(s) {
 			case "SetLimit", "Acquire", "TryAcquire", "NewWeighted":
 				found = true
 			}
@@ -633,7 +632,7 @@ func runGoroutinePerItem(ctx context.Context, pass *axes.Pass) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		funcBodies(g.AST, func(fd *ast.FuncDecl, body *ast.BlockStmt) {
+		axes.FuncBodies(g.AST, func(fd *ast.FuncDecl, body *ast.BlockStmt) {
 			if bounded(body) {
 				return
 			}
@@ -676,7 +675,7 @@ func runAppendKnownSize(ctx context.Context, pass *axes.Pass) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		funcBodies(g.AST, func(fd *ast.FuncDecl, body *ast.BlockStmt) {
+		axes.FuncBodies(g.AST, func(fd *ast.FuncDecl, body *ast.BlockStmt) {
 			empty := emptySlices(body)
 			ast.Inspect(body, func(n ast.Node) bool {
 				r, ok := n.(*ast.RangeStmt)
@@ -695,7 +694,7 @@ func runAppendKnownSize(ctx context.Context, pass *axes.Pass) error {
 					}
 					call, ok := as.Rhs[0].(*ast.CallExpr)
 					name := identName(as.Lhs[0])
-					if !ok || calleeName(call) != "append" || len(call.Args) != 2 || call.Ellipsis.IsValid() || identName(call.Args[0]) != name {
+					if !ok || axes.CalleeName(call) != "append" || len(call.Args) != 2 || call.Ellipsis.IsValid() || identName(call.Args[0]) != name {
 						continue
 					}
 					decl, ok := empty[name]
@@ -740,7 +739,7 @@ func emptySlices(body *ast.BlockStmt) map[string]token.Pos {
 					m[name] = s.Pos()
 				}
 			case *ast.CallExpr:
-				if calleeName(v) == "make" && len(v.Args) == 2 {
+				if axes.CalleeName(v) == "make" && len(v.Args) == 2 {
 					if lit, ok := v.Args[1].(*ast.BasicLit); ok && lit.Value == "0" {
 						m[name] = s.Pos()
 					}
@@ -775,14 +774,13 @@ func runMarshalOrSortInLoop(ctx context.Context, pass *axes.Pass) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		imports := importNames(g.AST)
-		funcBodies(g.AST, func(_ *ast.FuncDecl, body *ast.BlockStmt) {
+		axes.FuncBodies(g.AST, func(_ *ast.FuncDecl, body *ast.BlockStmt) {
 			walkStack(body, func(n ast.Node, stack []ast.Node) bool {
 				call, ok := n.(*ast.CallExpr)
 				if !ok || len(call.Args) == 0 {
 					return true
 				}
-				p, name := pkgFunc(imports, call)
+				p, name := g.PkgFunc(call)
 				if !encodeFuncs[p][name] {
 					return true
 				}
@@ -814,7 +812,7 @@ func runMarshalOrSortInLoop(ctx context.Context, pass *axes.Pass) error {
 					return true // runs at most once: its block returns or breaks
 				}
 				stmt := enclosingStmt(stack, call)
-				from, to := span(g, stmt)
+				from, to := g.Span(stmt)
 				if !pass.AddedIn(g.Path, from, to) {
 					return true
 				}
@@ -871,7 +869,7 @@ func appendsTo(block *ast.BlockStmt, name string) bool {
 	found := false
 	ast.Inspect(block, func(n ast.Node) bool {
 		if as, ok := n.(*ast.AssignStmt); ok && len(as.Lhs) == 1 && len(as.Rhs) == 1 && identName(as.Lhs[0]) == name {
-			if call, ok := as.Rhs[0].(*ast.CallExpr); ok && calleeName(call) == "append" {
+			if call, ok := as.Rhs[0].(*ast.CallExpr); ok && axes.CalleeName(call) == "append" {
 				found = true
 			}
 		}
@@ -914,16 +912,16 @@ func runReadAllUnboundedBody(ctx context.Context, pass *axes.Pass) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		imports := importNames(g.AST)
+		imports := g.Imports()
 		reqs := requestParams(g.AST, imports)
 		if len(reqs) == 0 {
 			continue
 		}
-		funcBodies(g.AST, func(_ *ast.FuncDecl, body *ast.BlockStmt) {
+		axes.FuncBodies(g.AST, func(_ *ast.FuncDecl, body *ast.BlockStmt) {
 			limited := false
 			ast.Inspect(body, func(n ast.Node) bool {
 				if call, ok := n.(*ast.CallExpr); ok {
-					switch calleeName(call) {
+					switch axes.CalleeName(call) {
 					case "MaxBytesReader", "LimitReader", "MaxBytesHandler":
 						limited = true
 					}
@@ -941,7 +939,7 @@ func runReadAllUnboundedBody(ctx context.Context, pass *axes.Pass) error {
 				if !ok || len(call.Args) != 1 {
 					return true
 				}
-				p, name := pkgFunc(imports, call)
+				p, name := g.PkgFunc(call)
 				if name != "ReadAll" || (p != "io" && p != "io/ioutil") {
 					return true
 				}
@@ -949,7 +947,7 @@ func runReadAllUnboundedBody(ctx context.Context, pass *axes.Pass) error {
 				if !ok || sel.Sel.Name != "Body" || !reqs[identName(sel.X)] {
 					return true
 				}
-				from, to := span(g, call)
+				from, to := g.Span(call)
 				if !pass.AddedIn(g.Path, from, to) {
 					return true
 				}

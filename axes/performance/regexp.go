@@ -39,12 +39,11 @@ func onceSetup(name string) bool {
 }
 
 func runRegexpCompilePerCall(ctx context.Context, pass *axes.Pass) error {
-	ix := newPkgIndex(pass)
 	for _, g := range pass.ChangedGoFiles(false) {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		imports := importNames(g.AST)
+		imports := g.Imports()
 		uses := false
 		for _, p := range imports {
 			if compileFuncs[p] != nil {
@@ -54,8 +53,8 @@ func runRegexpCompilePerCall(ctx context.Context, pass *axes.Pass) error {
 		if !uses {
 			continue
 		}
-		consts := packageConsts(ix, g)
-		funcBodies(g.AST, func(decl *ast.FuncDecl, body *ast.BlockStmt) {
+		consts := pass.PackageConsts(g)
+		axes.FuncBodies(g.AST, func(decl *ast.FuncDecl, body *ast.BlockStmt) {
 			setup := decl != nil && onceSetup(decl.Name.Name)
 			walkStack(body, func(n ast.Node, stack []ast.Node) bool {
 				if fl, ok := n.(*ast.FuncLit); ok && lazyInit(imports, fl, stack) {
@@ -69,10 +68,10 @@ func runRegexpCompilePerCall(ctx context.Context, pass *axes.Pass) error {
 				if setup && !inFuncLit(stack) {
 					return true
 				}
-				p, name := pkgFunc(imports, call)
-				if p == "regexp" && (name == "MatchString" || name == "Match" || name == "MatchReader") && len(call.Args) > 0 && isConstExpr(call.Args[0], consts) {
+				p, name := g.PkgFunc(call)
+				if p == "regexp" && (name == "MatchString" || name == "Match" || name == "MatchReader") && len(call.Args) > 0 && axes.IsConstExpr(call.Args[0], consts) {
 					stmt := enclosingStmt(stack, call)
-					from, to := span(g, stmt)
+					from, to := g.Span(stmt)
 					if pass.AddedIn(g.Path, from, to) {
 						pass.Report(axes.Finding{Path: g.Path, Line: from, EndLine: to, Message: fmt.Sprintf(
 							"regexp.%s compiles its constant pattern on every call; compile it once into a package-level variable with regexp.MustCompile and call its %s method.", name, name)})
@@ -88,14 +87,14 @@ func runRegexpCompilePerCall(ctx context.Context, pass *axes.Pass) error {
 					if name == "New" && !parsedConst(stack, consts) {
 						return true
 					}
-				} else if len(call.Args) != 1 || !isConstExpr(call.Args[0], consts) {
+				} else if len(call.Args) != 1 || !axes.IsConstExpr(call.Args[0], consts) {
 					return true
 				}
 				if stored(body, call, stack) {
 					return false
 				}
 				stmt := enclosingStmt(stack, call)
-				from, to := span(g, stmt)
+				from, to := g.Span(stmt)
 				if !pass.AddedIn(g.Path, from, to) {
 					return false
 				}
@@ -105,7 +104,7 @@ func runRegexpCompilePerCall(ctx context.Context, pass *axes.Pass) error {
 				}
 				pass.Report(axes.Finding{Path: g.Path, Line: from, EndLine: to, Message: fmt.Sprintf(
 					"This constant %s is compiled %s with %s.%s, which costs far more than using it; compile it once into a package-level variable.",
-					what, where, defaultImportName(p), name)})
+					what, where, axes.DefaultImportName(p), name)})
 				return false
 			})
 		})
@@ -132,7 +131,7 @@ func parsedConst(stack []ast.Node, consts map[string]bool) bool {
 			continue
 		}
 		if call, ok := stack[i-1].(*ast.CallExpr); ok && sel.Sel.Name == "Parse" && len(call.Args) == 1 {
-			return isConstExpr(call.Args[0], consts)
+			return axes.IsConstExpr(call.Args[0], consts)
 		}
 	}
 	return false
@@ -148,10 +147,10 @@ func lazyInit(imports map[string]string, fl *ast.FuncLit, stack []ast.Node) bool
 	if !ok {
 		return false
 	}
-	if p, name := pkgFunc(imports, call); p == "sync" && strings.HasPrefix(name, "Once") {
+	if p, name := axes.PkgSelector(imports, call.Fun); p == "sync" && strings.HasPrefix(name, "Once") {
 		return true
 	}
-	return calleeName(call) == "Do"
+	return axes.CalleeName(call) == "Do"
 }
 
 // enclosingStmt returns the innermost statement holding n.
@@ -186,10 +185,10 @@ walk:
 			}
 			return false // a method called on the compiled value right away
 		case *ast.CallExpr:
-			if calleeName(s) == "append" {
+			if axes.CalleeName(s) == "append" {
 				return true
 			}
-			if calleeName(s) != "Must" {
+			if axes.CalleeName(s) != "Must" {
 				return true // handed to another function, which may keep it
 			}
 		case *ast.ReturnStmt, *ast.CompositeLit, *ast.KeyValueExpr:
@@ -241,7 +240,7 @@ walk:
 				}
 			}
 		case *ast.CallExpr:
-			if calleeName(s) == "append" {
+			if axes.CalleeName(s) == "append" {
 				for _, a := range s.Args[1:] {
 					if identName(a) == target {
 						escapes = true

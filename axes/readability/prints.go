@@ -36,7 +36,7 @@ func runDebugPrint(ctx context.Context, pass *axes.Pass) error {
 		if !isLibraryFile(g) || inToolDir(g.Path) || allowed(pass.Settings.AllowPrintsIn, g.Path) {
 			continue
 		}
-		imports := importNames(g.AST)
+		imports := g.Imports()
 		shadowed := map[string]bool{}
 		for _, d := range g.AST.Decls {
 			if fd, ok := d.(*ast.FuncDecl); ok && fd.Recv == nil {
@@ -67,7 +67,7 @@ func runDebugPrint(ctx context.Context, pass *axes.Pass) error {
 						what = fun.Name
 					}
 				case *ast.SelectorExpr:
-					p, f := pkgFunc(imports, fun)
+					p, f := axes.PkgSelector(imports, fun)
 					switch {
 					case p == "fmt" && (f == "Print" || f == "Println" || f == "Printf"):
 						what = "fmt." + f
@@ -191,7 +191,7 @@ func endsProgram(imports map[string]string, b *ast.BlockStmt) bool {
 		if id, ok := call.Fun.(*ast.Ident); ok && id.Name == "panic" {
 			return true
 		}
-		p, f := pkgFunc(imports, call.Fun)
+		p, f := axes.PkgSelector(imports, call.Fun)
 		if p == "os" && f == "Exit" || p == "log" && strings.HasPrefix(f, "Fatal") {
 			return true
 		}
@@ -201,7 +201,7 @@ func endsProgram(imports map[string]string, b *ast.BlockStmt) bool {
 
 // isStdStream reports whether e is os.Stdout or os.Stderr.
 func isStdStream(imports map[string]string, e ast.Expr) bool {
-	p, n := pkgFunc(imports, e)
+	p, n := axes.PkgSelector(imports, e)
 	return p == "os" && (n == "Stdout" || n == "Stderr")
 }
 

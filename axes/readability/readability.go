@@ -10,8 +10,6 @@ package readability
 
 import (
 	"go/ast"
-	"path"
-	"strconv"
 	"strings"
 
 	"github.com/fiveaxis/fiveaxis/axes"
@@ -31,65 +29,6 @@ func Checkers() []*axes.Checker {
 		TooManyParams,
 		DuplicateCode,
 	}
-}
-
-// importNames maps the local names of f's imports to their paths.
-func importNames(f *ast.File) map[string]string {
-	m := make(map[string]string, len(f.Imports))
-	for _, spec := range f.Imports {
-		p, err := strconv.Unquote(spec.Path.Value)
-		if err != nil {
-			continue
-		}
-		name := path.Base(p)
-		if len(name) > 1 && name[0] == 'v' && isDigits(name[1:]) && path.Dir(p) != "." {
-			name = path.Base(path.Dir(p))
-		}
-		if i := strings.Index(name, ".v"); i > 0 && isDigits(name[i+2:]) {
-			name = name[:i]
-		}
-		name = strings.ReplaceAll(name, "-", "_")
-		if spec.Name != nil {
-			name = spec.Name.Name
-		}
-		m[name] = p
-	}
-	return m
-}
-
-func isDigits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-// pkgFunc returns the import path and name of a selector pkg.Name, or ""
-// when e has another form.
-func pkgFunc(imports map[string]string, e ast.Expr) (string, string) {
-	sel, ok := e.(*ast.SelectorExpr)
-	if !ok {
-		return "", ""
-	}
-	id, ok := sel.X.(*ast.Ident)
-	if !ok {
-		return "", ""
-	}
-	p, ok := imports[id.Name]
-	if !ok {
-		return "", ""
-	}
-	return p, sel.Sel.Name
-}
-
-// span returns the first and last line of n in g.
-func span(g *axes.GoFile, n ast.Node) (int, int) {
-	return g.Line(n.Pos()), g.Line(n.End() - 1)
 }
 
 // isLibraryFile reports whether g is non-test code of a non-main package

@@ -80,7 +80,7 @@ func eachAddedLine(ctx context.Context, pass *axes.Pass, match func(string) bool
 		if fd.Binary || len(fd.Added) == 0 || !match(fd.NewPath) {
 			continue
 		}
-		data := readHead(pass, fd.NewPath)
+		data := pass.ReadHeadFile(fd.NewPath)
 		sc := bufio.NewScanner(bytes.NewReader(data))
 		sc.Buffer(make([]byte, 0, 64*1024), 4*1024*1024)
 		for n := 1; sc.Scan(); n++ {
@@ -142,7 +142,7 @@ func runDockerRoot(ctx context.Context, pass *axes.Pass) error {
 		if fd.Binary || len(fd.Added) == 0 || !isDockerfile(fd.NewPath) {
 			continue
 		}
-		data := readHead(pass, fd.NewPath)
+		data := pass.ReadHeadFile(fd.NewPath)
 		fromLine, userAt, user := 0, 0, ""
 		image := ""
 		sc := bufio.NewScanner(bytes.NewReader(data))

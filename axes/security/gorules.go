@@ -88,7 +88,7 @@ var WorldWritablePerms = &axes.Checker{
 
 // addedCall reports whether any line of call was added.
 func addedCall(pass *axes.Pass, g *axes.GoFile, n ast.Node) (int, int, bool) {
-	from, to := span(g, n)
+	from, to := g.Span(n)
 	return from, to, pass.AddedIn(g.Path, from, to)
 }
 
@@ -98,7 +98,7 @@ func inspectCalls(ctx context.Context, pass *axes.Pass, fn func(g *axes.GoFile, 
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		imports := importNames(g.AST)
+		imports := g.Imports()
 		ast.Inspect(g.AST, func(n ast.Node) bool {
 			if call, ok := n.(*ast.CallExpr); ok {
 				fn(g, imports, call)
@@ -113,7 +113,7 @@ var shells = map[string]bool{"sh": true, "bash": true, "zsh": true, "dash": true
 
 func runShellInjection(ctx context.Context, pass *axes.Pass) error {
 	return inspectCalls(ctx, pass, func(g *axes.GoFile, imports map[string]string, call *ast.CallExpr) {
-		p, name := pkgFunc(imports, call)
+		p, name := axes.PkgSelector(imports, call.Fun)
 		if p != "os/exec" || (name != "Command" && name != "CommandContext") {
 			return
 		}
@@ -132,7 +132,7 @@ func runShellInjection(ctx context.Context, pass *axes.Pass) error {
 		if !ok || (flag != "-c" && !strings.EqualFold(flag, "/c") && !strings.EqualFold(flag, "-command")) {
 			return
 		}
-		if isConstExpr(args[2], fileConsts(g.AST)) {
+		if axes.IsConstExpr(args[2], axes.FileConsts(g.AST)) {
 			return
 		}
 		from, to, ok := addedCall(pass, g, call)
@@ -153,7 +153,7 @@ func runInsecureTLS(ctx context.Context, pass *axes.Pass) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		imports := importNames(g.AST)
+		imports := g.Imports()
 		report := func(n ast.Node, sev axes.Severity, msg string) {
 			if from, to, ok := addedCall(pass, g, n); ok {
 				pass.Report(axes.Finding{Path: g.Path, Line: from, EndLine: to, Severity: sev, Message: msg})
@@ -233,7 +233,7 @@ func runWeakPasswordHash(ctx context.Context, pass *axes.Pass) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		imports := importNames(g.AST)
+		imports := g.Imports()
 		weak := false
 		for _, p := range imports {
 			switch p {
@@ -244,13 +244,13 @@ func runWeakPasswordHash(ctx context.Context, pass *axes.Pass) error {
 		if !weak {
 			continue
 		}
-		funcs(g.AST, func(decl *ast.FuncDecl, body *ast.BlockStmt) {
+		axes.FuncBodies(g.AST, func(decl *ast.FuncDecl, body *ast.BlockStmt) {
 			funcIsPassword := decl != nil && passwordish.MatchString(decl.Name.Name)
 			// A hash writer in a function that writes a password into it.
 			writesPassword := false
 			ast.Inspect(body, func(n ast.Node) bool {
 				if call, ok := n.(*ast.CallExpr); ok {
-					name := calleeName(call)
+					name := axes.CalleeName(call)
 					if (name == "Write" || name == "WriteString") && len(call.Args) > 0 && mentions(call.Args[len(call.Args)-1], passwordish) {
 						writesPassword = true
 					}
@@ -262,7 +262,7 @@ func runWeakPasswordHash(ctx context.Context, pass *axes.Pass) error {
 				if !ok {
 					return true
 				}
-				p, name := pkgFunc(imports, call)
+				p, name := g.PkgFunc(call)
 				var algo string
 				switch p {
 				case "crypto/md5":
@@ -303,12 +303,11 @@ var secretish = regexp.MustCompile(`(?i)token|secret|passw|nonce|salt|session|ap
 var notSecretish = regexp.MustCompile(`(?i)jitter|backoff|shuffle|sample|delay|retry|timeout|ttl|expir|count|len`)
 
 func runInsecureRandom(ctx context.Context, pass *axes.Pass) error {
-	ix := newPkgIndex(pass)
 	for _, g := range pass.ChangedGoFiles(false) {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		imports := importNames(g.AST)
+		imports := g.Imports()
 		hasMathRand := false
 		for _, p := range imports {
 			if p == "math/rand" || p == "math/rand/v2" {
@@ -318,8 +317,8 @@ func runInsecureRandom(ctx context.Context, pass *axes.Pass) error {
 		if !hasMathRand {
 			continue
 		}
-		feeds := secretFeeders(ix, g)
-		funcs(g.AST, func(decl *ast.FuncDecl, body *ast.BlockStmt) {
+		feeds := secretFeeders(pass, g)
+		axes.FuncBodies(g.AST, func(decl *ast.FuncDecl, body *ast.BlockStmt) {
 			funcSecret := decl != nil && (isSecretName(decl.Name.Name) || feeds[decl.Name.Name])
 			var stack []ast.Node
 			ast.Inspect(body, func(n ast.Node) bool {
@@ -332,7 +331,7 @@ func runInsecureRandom(ctx context.Context, pass *axes.Pass) error {
 				if !ok {
 					return true
 				}
-				p, name := pkgFunc(imports, call)
+				p, name := g.PkgFunc(call)
 				if p != "math/rand" && p != "math/rand/v2" || name == "Seed" || name == "New" || name == "NewSource" || name == "NewPCG" {
 					return true
 				}
@@ -363,17 +362,17 @@ func isSecretName(n string) bool {
 // secretFeeders returns the names of the package's functions whose results
 // become secrets: assigned to a secret-like name (token := randString(32)),
 // used as a secret-like field, or returned by a secret-like function.
-func secretFeeders(ix *pkgIndex, g *axes.GoFile) map[string]bool {
+func secretFeeders(pass *axes.Pass, g *axes.GoFile) map[string]bool {
 	m := map[string]bool{}
 	callee := func(e ast.Expr) string {
 		if call, ok := e.(*ast.CallExpr); ok {
 			if _, isSel := call.Fun.(*ast.SelectorExpr); !isSel {
-				return calleeName(call)
+				return axes.CalleeName(call)
 			}
 		}
 		return ""
 	}
-	for _, f := range ix.files(path.Dir(g.Path)) {
+	for _, f := range pass.PackageFiles(path.Dir(g.Path)) {
 		if f.AST.Name.Name != g.AST.Name.Name {
 			continue
 		}
@@ -462,10 +461,10 @@ func requestInput(e ast.Expr, imports map[string]string) (string, bool, bool) {
 	ast.Inspect(e, func(n ast.Node) bool {
 		switch x := n.(type) {
 		case *ast.CallExpr:
-			name := calleeName(x)
+			name := axes.CalleeName(x)
 			switch name {
 			case "FormValue", "PostFormValue", "PathValue", "URLParam", "FormFile":
-				if p, _ := pkgFunc(imports, x); p == "" || strings.Contains(p, "chi") {
+				if p, _ := axes.PkgSelector(imports, x.Fun); p == "" || strings.Contains(p, "chi") {
 					found, strong = exprText(x), true
 					return false
 				}
@@ -480,7 +479,7 @@ func requestInput(e ast.Expr, imports map[string]string) (string, bool, bool) {
 				}
 			case "Get":
 				if sel, ok := x.Fun.(*ast.SelectorExpr); ok {
-					if inner, ok := sel.X.(*ast.CallExpr); ok && calleeName(inner) == "Query" {
+					if inner, ok := sel.X.(*ast.CallExpr); ok && axes.CalleeName(inner) == "Query" {
 						found, strong = exprText(x), true
 						return false
 					}
@@ -491,7 +490,7 @@ func requestInput(e ast.Expr, imports map[string]string) (string, bool, bool) {
 				}
 			}
 		case *ast.IndexExpr:
-			if call, ok := x.X.(*ast.CallExpr); ok && calleeName(call) == "Vars" {
+			if call, ok := x.X.(*ast.CallExpr); ok && axes.CalleeName(call) == "Vars" {
 				found, strong = "mux.Vars(…)[…]", true
 				return false
 			}
@@ -522,13 +521,13 @@ func confined(body ast.Node, imports map[string]string) bool {
 		if !ok {
 			return true
 		}
-		p, name := pkgFunc(imports, call)
+		p, name := axes.PkgSelector(imports, call.Fun)
 		switch {
 		case p == "strings" && (name == "HasPrefix" || name == "Contains" || name == "CutPrefix"),
 			(p == "path/filepath" || p == "path") && (name == "Rel" || name == "IsLocal" || name == "Localize" || name == "IsAbs"),
 			p == "os" && (name == "OpenRoot" || name == "OpenInRoot"):
 			found = true
-		case p == "" && (strings.Contains(strings.ToLower(calleeName(call)), "valid") || strings.Contains(strings.ToLower(calleeName(call)), "sanitiz") || strings.Contains(strings.ToLower(calleeName(call)), "safe")):
+		case p == "" && (strings.Contains(strings.ToLower(axes.CalleeName(call)), "valid") || strings.Contains(strings.ToLower(axes.CalleeName(call)), "sanitiz") || strings.Contains(strings.ToLower(axes.CalleeName(call)), "safe")):
 			found = true
 		}
 		return !found
@@ -564,8 +563,8 @@ func runPathTraversal(ctx context.Context, pass *axes.Pass) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		imports := importNames(g.AST)
-		funcs(g.AST, func(_ *ast.FuncDecl, body *ast.BlockStmt) {
+		imports := g.Imports()
+		axes.FuncBodies(g.AST, func(_ *ast.FuncDecl, body *ast.BlockStmt) {
 			if confined(body, imports) {
 				return
 			}
@@ -600,7 +599,7 @@ func runPathTraversal(ctx context.Context, pass *axes.Pass) error {
 						}
 					}
 				case *ast.CallExpr:
-					p, name := pkgFunc(imports, s)
+					p, name := g.PkgFunc(s)
 					idx, ok := pathSinks[p][name]
 					if !ok {
 						return true
@@ -624,7 +623,7 @@ func runPathTraversal(ctx context.Context, pass *axes.Pass) error {
 						}
 						pass.Report(axes.Finding{Path: g.Path, Line: from, EndLine: to, Severity: sev, Message: fmt.Sprintf(
 							"%s.%s uses %s from the request, so a value with \"../\" reaches files outside the intended directory (path traversal); open it through os.Root, or check filepath.IsLocal / that the cleaned path stays under the base directory.",
-							defaultImportName(p), name, src.what)})
+							axes.DefaultImportName(p), name, src.what)})
 						return true
 					}
 				}
@@ -645,7 +644,7 @@ type pathTaint struct {
 // to a base name.
 func taintedPath(e ast.Expr, imports map[string]string, tainted map[string]pathTaint) (pathTaint, bool) {
 	if call, ok := e.(*ast.CallExpr); ok {
-		p, name := pkgFunc(imports, call)
+		p, name := axes.PkgSelector(imports, call.Fun)
 		if (p == "path/filepath" || p == "path") && name == "Base" || p == "strconv" {
 			return pathTaint{}, false
 		}
@@ -664,7 +663,7 @@ func taintedPath(e ast.Expr, imports map[string]string, tainted map[string]pathT
 	ok := false
 	ast.Inspect(e, func(n ast.Node) bool {
 		if call, isCall := n.(*ast.CallExpr); isCall {
-			if p, name := pkgFunc(imports, call); (p == "path/filepath" || p == "path") && name == "Base" || p == "strconv" {
+			if p, name := axes.PkgSelector(imports, call.Fun); (p == "path/filepath" || p == "path") && name == "Base" || p == "strconv" {
 				return false
 			}
 		}
@@ -683,8 +682,8 @@ func runServerNoTimeouts(ctx context.Context, pass *axes.Pass) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		imports := importNames(g.AST)
-		funcs(g.AST, func(_ *ast.FuncDecl, body *ast.BlockStmt) {
+		imports := g.Imports()
+		axes.FuncBodies(g.AST, func(_ *ast.FuncDecl, body *ast.BlockStmt) {
 			setLater := false
 			ast.Inspect(body, func(n ast.Node) bool {
 				if as, ok := n.(*ast.AssignStmt); ok {
@@ -718,7 +717,7 @@ func runServerNoTimeouts(ctx context.Context, pass *axes.Pass) error {
 						pass.Report(axes.Finding{Path: g.Path, Line: line, Message: "This http.Server sets no ReadHeaderTimeout or ReadTimeout, so slow clients can hold connections open indefinitely (Slowloris); set ReadHeaderTimeout and ReadTimeout (and WriteTimeout, IdleTimeout)."})
 					}
 				case *ast.CallExpr:
-					p, name := pkgFunc(imports, x)
+					p, name := g.PkgFunc(x)
 					if p != "net/http" || (name != "ListenAndServe" && name != "ListenAndServeTLS" && name != "Serve" && name != "ServeTLS") {
 						return true
 					}
@@ -785,7 +784,7 @@ var loggerRecv = regexp.MustCompile(`(?i)^(log|logger|lg|l|slog|zap|sugar|zl|zer
 
 func runSecretInLog(ctx context.Context, pass *axes.Pass) error {
 	return inspectCalls(ctx, pass, func(g *axes.GoFile, imports map[string]string, call *ast.CallExpr) {
-		p, name := pkgFunc(imports, call)
+		p, name := axes.PkgSelector(imports, call.Fun)
 		isLog := logFuncs[p][name]
 		if p == "fmt" {
 			// fmt output of a command is what its user asked for; Fprint*
@@ -891,7 +890,7 @@ var secretFileName = regexp.MustCompile(`(?i)secret|token|passw|credential|priva
 
 func runWorldWritablePerms(ctx context.Context, pass *axes.Pass) error {
 	return inspectCalls(ctx, pass, func(g *axes.GoFile, imports map[string]string, call *ast.CallExpr) {
-		p, name := pkgFunc(imports, call)
+		p, name := axes.PkgSelector(imports, call.Fun)
 		idx, ok := permFuncs[p][name]
 		if !ok || idx < 0 || idx >= len(call.Args) {
 			return

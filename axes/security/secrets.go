@@ -118,7 +118,7 @@ func runHardcodedSecret(ctx context.Context, pass *axes.Pass) error {
 		if fd.Binary || len(fd.Added) == 0 || lockFiles[path.Base(fd.NewPath)] || strings.HasSuffix(fd.NewPath, ".min.js") {
 			continue
 		}
-		data := readHead(pass, fd.NewPath)
+		data := pass.ReadHeadFile(fd.NewPath)
 		if data == nil || len(data) > maxSecretScanBytes || bytes.IndexByte(data, 0) >= 0 {
 			continue
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"go/ast"
 	"go/token"
+	"path"
 	"regexp"
 	"strings"
 
@@ -77,13 +78,17 @@ type sqlScan struct {
 }
 
 func runSQLInjection(ctx context.Context, pass *axes.Pass) error {
-	ix := newPkgIndex(pass)
+	consts := map[string]map[string]bool{} // package constants by dir|package
 	for _, g := range pass.ChangedGoFiles(false) {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		s := &sqlScan{pass: pass, g: g, imports: importNames(g.AST), consts: packageConsts(ix, g)}
-		funcs(g.AST, func(_ *ast.FuncDecl, body *ast.BlockStmt) {
+		key := path.Dir(g.Path) + "|" + g.AST.Name.Name
+		if consts[key] == nil {
+			consts[key] = pass.PackageConsts(g)
+		}
+		s := &sqlScan{pass: pass, g: g, imports: g.Imports(), consts: consts[key]}
+		axes.FuncBodies(g.AST, func(_ *ast.FuncDecl, body *ast.BlockStmt) {
 			s.vars, s.sqlVars, s.done, s.locals = map[string]*taint{}, map[string]bool{}, map[*taint]bool{}, map[string]bool{}
 			s.scan(body)
 			// Quoted interpolation is reported even when the sink is not
@@ -119,7 +124,7 @@ func (s *sqlScan) scan(body ast.Node) {
 						continue
 					}
 					if s.sqlVars[id.Name] && !s.isConst(rhs) {
-						from, to := span(s.g, st)
+						from, to := s.g.Span(st)
 						t := &taint{from: from, to: to, how: "concatenation", operand: firstOperand(rhs, s), strong: quotedConcat(rhs, s)}
 						s.vars[id.Name] = t
 						continue
@@ -131,7 +136,7 @@ func (s *sqlScan) scan(body ast.Node) {
 					delete(s.locals, id.Name)
 				}
 				if t := s.taintOf(rhs); t != nil {
-					from, to := span(s.g, st)
+					from, to := s.g.Span(st)
 					if t.from == 0 || t.from >= from {
 						t.from, t.to = from, to
 					}
@@ -146,21 +151,21 @@ func (s *sqlScan) scan(body ast.Node) {
 			for i, id := range st.Names {
 				if i < len(st.Values) {
 					if t := s.taintOf(st.Values[i]); t != nil {
-						t.from, t.to = span(s.g, st)
+						t.from, t.to = s.g.Span(st)
 						s.vars[id.Name] = t
 					}
 				}
 			}
 		case *ast.CallExpr:
-			name := calleeName(st)
+			name := axes.CalleeName(st)
 			if _, isSel := st.Fun.(*ast.SelectorExpr); !isSel {
 				return true
 			}
-			if p, fn := pkgFunc(s.imports, st); p != "" {
+			if p, fn := axes.PkgSelector(s.imports, st.Fun); p != "" {
 				// fmt.Fprintf(&b, "... WHERE name = '%s'", v) into a builder
 				if p == "fmt" && fn == "Fprintf" && len(st.Args) > 2 {
 					if t := s.sprintfTaint(st.Args[1:]); t != nil && t.reportable() {
-						t.from, t.to = span(s.g, st)
+						t.from, t.to = s.g.Span(st)
 						s.report(t, "")
 					}
 				}
@@ -173,7 +178,7 @@ func (s *sqlScan) scan(body ast.Node) {
 						continue
 					}
 					if t := s.taintOf(a); t != nil && t.reportable() && !s.done[t] {
-						t.from, t.to = span(s.g, a)
+						t.from, t.to = s.g.Span(a)
 						s.report(t, "")
 					}
 				}
@@ -184,7 +189,7 @@ func (s *sqlScan) scan(body ast.Node) {
 				if t == nil {
 					t = s.taintOf(a)
 					if t != nil {
-						t.from, t.to = span(s.g, a)
+						t.from, t.to = s.g.Span(a)
 					}
 				}
 				if t == nil || s.done[t] || (t.cond && !condMethods[name]) {
@@ -244,7 +249,7 @@ func (s *sqlScan) isConst(e ast.Expr) bool {
 	case *ast.ParenExpr:
 		return s.isConst(t.X)
 	}
-	if isConstExpr(e, s.consts) {
+	if axes.IsConstExpr(e, s.consts) {
 		return true
 	}
 	return s.safeValue(e)
@@ -255,10 +260,10 @@ func (s *sqlScan) isConst(e ast.Expr) bool {
 func (s *sqlScan) safeValue(e ast.Expr) bool {
 	switch t := e.(type) {
 	case *ast.CallExpr:
-		if p, name := pkgFunc(s.imports, t); p == "strconv" || p == "strings" && (name == "Join" || name == "Repeat") {
+		if p, name := axes.PkgSelector(s.imports, t.Fun); p == "strconv" || p == "strings" && (name == "Join" || name == "Repeat") {
 			return true
 		}
-		name := strings.ToLower(calleeName(t))
+		name := strings.ToLower(axes.CalleeName(t))
 		if name == "len" || name == "cap" || strings.Contains(name, "quote") || strings.Contains(name, "placeholder") || strings.HasPrefix(name, "int") || strings.HasPrefix(name, "float") {
 			return true
 		}
@@ -278,7 +283,7 @@ func (s *sqlScan) taintOf(e ast.Expr) *taint {
 	case *ast.Ident:
 		return s.vars[t.Name]
 	case *ast.CallExpr:
-		p, name := pkgFunc(s.imports, t)
+		p, name := axes.PkgSelector(s.imports, t.Fun)
 		if p != "fmt" || name != "Sprintf" || len(t.Args) < 2 {
 			return nil
 		}
