@@ -3,6 +3,7 @@ package architecture
 import (
 	"context"
 	"go/ast"
+	"go/token"
 	"regexp"
 	"strings"
 
@@ -12,7 +13,7 @@ import (
 // PanicInLibrary reports panics on ordinary errors in library code.
 var PanicInLibrary = &axes.Checker{
 	Name:     "architecture/panic-in-library",
-	Doc:      `Library code should return errors, not panic on them. A panic in a non-main package on an ordinary failure (an error from I/O or parsing, a bad input) takes the decision away from the caller and crashes servers that call it; return an error instead. Must* helpers, init functions, package main and tests are not reported, nor are panics on impossible states that do not involve an error.`,
+	Doc:      `Library code should return errors, not panic on them. A panic in a non-main package on an ordinary failure (an error from I/O or parsing, a bad input) takes the decision away from the caller and crashes servers that call it; return an error instead. Not reported: Must* helpers, init functions, functions whose doc comment mentions the panic, package main, tests and test support code, panics on impossible states that do not involve an error, errors from calls that cannot fail (marshalling a Go value, crypto/rand, a call with constant arguments), panics a comment explains as an invariant, and panics that re-raise a recovered value.`,
 	Axis:     axes.Architecture,
 	Severity: axes.SeverityWarning,
 	Run:      runPanicInLibrary,
@@ -38,24 +39,61 @@ func runPanicInLibrary(ctx context.Context, pass *axes.Pass) error {
 			if fd.Doc != nil && strings.Contains(strings.ToLower(fd.Doc.Text()), "panic") {
 				continue // a documented panic is part of the contract
 			}
-			inspectPanics(pass, g, fd.Body, nil)
+			pc := &panicCheck{pass: pass, g: g, assigns: errAssigns(fd.Body)}
+			pc.inspect(fd.Body, nil, nil)
 		}
 	}
 	return nil
 }
 
-// inspectPanics walks body, remembering the conditions of enclosing if
-// statements, and reports panics on errors.
-func inspectPanics(pass *axes.Pass, g *axes.GoFile, body ast.Node, conds []ast.Expr) {
+// panicCheck looks for panics on errors in one function.
+type panicCheck struct {
+	pass    *axes.Pass
+	g       *axes.GoFile
+	assigns []errAssign
+}
+
+// errAssign records that the error variable name was assigned the result of
+// call at pos.
+type errAssign struct {
+	pos  token.Pos
+	name string
+	call *ast.CallExpr
+}
+
+// errAssigns lists the assignments of a single call's results to error
+// variables in body, in source order.
+func errAssigns(body ast.Node) []errAssign {
+	var out []errAssign
+	ast.Inspect(body, func(n ast.Node) bool {
+		as, ok := n.(*ast.AssignStmt)
+		if !ok || len(as.Rhs) != 1 {
+			return true
+		}
+		if call, ok := as.Rhs[0].(*ast.CallExpr); ok {
+			for _, l := range as.Lhs {
+				if id, ok := l.(*ast.Ident); ok && isErrName(id.Name) {
+					out = append(out, errAssign{as.Pos(), id.Name, call})
+				}
+			}
+		}
+		return true
+	})
+	return out
+}
+
+// inspect walks body, remembering the conditions of enclosing if
+// statements and the innermost one (encl), and reports panics on errors.
+func (pc *panicCheck) inspect(body ast.Node, conds []ast.Expr, encl *ast.IfStmt) {
 	ast.Inspect(body, func(n ast.Node) bool {
 		switch s := n.(type) {
 		case *ast.IfStmt:
 			if s.Init != nil {
-				inspectPanics(pass, g, s.Init, conds)
+				pc.inspect(s.Init, conds, encl)
 			}
-			inspectPanics(pass, g, s.Body, append(conds[:len(conds):len(conds)], s.Cond))
+			pc.inspect(s.Body, append(conds[:len(conds):len(conds)], s.Cond), s)
 			if s.Else != nil {
-				inspectPanics(pass, g, s.Else, conds)
+				pc.inspect(s.Else, conds, encl)
 			}
 			return false
 		case *ast.CallExpr:
@@ -63,20 +101,114 @@ func inspectPanics(pass *axes.Pass, g *axes.GoFile, body ast.Node, conds []ast.E
 			if !ok || id.Name != "panic" || len(s.Args) != 1 {
 				return true
 			}
-			from, to := g.Span(s)
-			if !pass.AddedIn(g.Path, from, to) {
-				return true
-			}
-			if !mentionsError(s.Args[0]) && !anyMentionsError(conds) {
-				return true
-			}
-			if invariantComment(g, from) || rePanic(s.Args[0], conds) {
-				return true
-			}
-			pass.Report(axes.Finding{Path: g.Path, Line: from, EndLine: to, Message: "This library code panics on an ordinary error, which crashes any program that calls it; return the error (wrapped with context) and let the caller decide."})
+			pc.check(s, conds, encl)
 		}
 		return true
 	})
+}
+
+// check reports the panic call p unless it is exempt.
+func (pc *panicCheck) check(p *ast.CallExpr, conds []ast.Expr, encl *ast.IfStmt) {
+	g := pc.g
+	from, to := g.Span(p)
+	if !pc.pass.AddedIn(g.Path, from, to) {
+		return
+	}
+	if !mentionsError(p.Args[0]) && !anyMentionsError(conds) {
+		return
+	}
+	if invariantComment(g, from) || commentedIf(g, encl) || rePanic(p.Args[0], conds) {
+		return
+	}
+	if call := pc.errSource(p, conds); call != nil && cannotFail(g, call) {
+		return
+	}
+	pc.pass.Report(axes.Finding{Path: g.Path, Line: from, EndLine: to, Message: "This library code panics on an ordinary error, which crashes any program that calls it; return the error (wrapped with context) and let the caller decide."})
+}
+
+// errSource returns the call whose error the panic p reacts to: the last
+// call assigned, before p, to the error variable named in the innermost
+// condition that names one (or in p's argument), or nil.
+func (pc *panicCheck) errSource(p *ast.CallExpr, conds []ast.Expr) *ast.CallExpr {
+	name := ""
+	for i := len(conds) - 1; i >= 0 && name == ""; i-- {
+		name = errIdent(conds[i])
+	}
+	if name == "" {
+		name = errIdent(p.Args[0])
+	}
+	var src *ast.CallExpr
+	for _, a := range pc.assigns {
+		if a.pos < p.Pos() && a.name == name {
+			src = a.call
+		}
+	}
+	return src
+}
+
+// errIdent returns the first identifier in e named like an error variable,
+// or "".
+func errIdent(e ast.Expr) string {
+	name := ""
+	ast.Inspect(e, func(n ast.Node) bool {
+		if id, ok := n.(*ast.Ident); ok && name == "" && isErrName(id.Name) {
+			name = id.Name
+		}
+		return name == ""
+	})
+	return name
+}
+
+// cannotFail reports whether call only fails on a programming error:
+// marshalling a Go value, reading crypto/rand, or any call whose arguments
+// are all constants (url.Parse("https://example.com")).
+func cannotFail(g *axes.GoFile, call *ast.CallExpr) bool {
+	p, f := g.PkgFunc(call)
+	switch {
+	case (p == "encoding/json" || p == "encoding/xml") && strings.HasPrefix(f, "Marshal"):
+		return true
+	case p == "crypto/rand":
+		return true
+	}
+	if len(call.Args) == 0 {
+		return false
+	}
+	for _, a := range call.Args {
+		switch a := a.(type) {
+		case *ast.BasicLit:
+		case *ast.SelectorExpr: // a constant such as time.RFC3339
+		case *ast.Ident:
+			if a.Name != "nil" && a.Name != "true" && a.Name != "false" {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// justifyRE matches the words with which a comment just above an if
+// statement says why its panic is acceptable.
+var justifyRE = regexp.MustCompile(`(?i)panic|never|can't|cannot|impossible|invariant|should not|shouldn't|programmer|bug|ok to|okay`)
+
+// commentedIf reports whether the if statement around a panic carries a
+// comment in its body, or ends a comment with justifying words in the
+// three lines above it.
+func commentedIf(g *axes.GoFile, ifs *ast.IfStmt) bool {
+	if ifs == nil {
+		return false
+	}
+	line := g.Line(ifs.Pos())
+	for _, cg := range g.AST.Comments {
+		if cg.Pos() > ifs.Body.Lbrace && cg.End() < ifs.Body.Rbrace {
+			return true
+		}
+		if l := g.Line(cg.End()); l < line && l >= line-3 && justifyRE.MatchString(cg.Text()) {
+			return true
+		}
+	}
+	return false
 }
 
 // invariantRE matches comments that explain a panic as an invariant.

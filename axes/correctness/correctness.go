@@ -24,7 +24,6 @@ func Checkers() []*axes.Checker {
 		SleepInTest,
 		MapWriteInGoroutines,
 		NilErrorAfterCheck,
-		PanicOnError,
 		SQLRowsNotClosed,
 		RowsErrUnchecked,
 		LockHeldOnReturn,

@@ -281,23 +281,6 @@ func isDecoderCtor(imports map[string]string, e ast.Expr) bool {
 	return f == "NewDecoder" && (p == "encoding/json" || p == "encoding/xml" || strings.HasPrefix(p, "gopkg.in/yaml"))
 }
 
-func allLiteral(args []ast.Expr) bool {
-	for _, a := range args {
-		switch a.(type) {
-		case *ast.BasicLit:
-		default:
-			if id, ok := a.(*ast.Ident); ok && (id.Name == "nil" || id.Name == "true" || id.Name == "false") {
-				continue
-			}
-			if _, ok := a.(*ast.SelectorExpr); ok {
-				continue // a constant such as time.RFC3339
-			}
-			return false
-		}
-	}
-	return true
-}
-
 func report(pass *axes.Pass, g *axes.GoFile, n ast.Node, d *discard) {
 	a, b := g.Span(n)
 	if explained(g, a, b) {
@@ -439,106 +422,6 @@ func hasComment(g *axes.GoFile, n ast.Node) bool {
 	return false
 }
 
-// PanicOnError reports library code that panics on an ordinary error.
-var PanicOnError = &axes.Checker{
-	Name: "correctness/panic-on-error",
-	Doc: "Library code panics on an ordinary error. " +
-		"A non-main package that calls panic when an I/O, parse or lookup error occurs crashes the whole " +
-		"program on a failure its caller could handle; return the error instead (keep panics for " +
-		"programming errors, or in Must* helpers used with constant input).",
-	Axis:     axes.Correctness,
-	Severity: axes.SeverityWarning,
-	Run:      runPanicOnError,
-}
-
-func runPanicOnError(ctx context.Context, pass *axes.Pass) error {
-	for _, g := range pass.ChangedGoFiles(false) {
-		if g.IsMain() {
-			continue
-		}
-		imports := g.Imports()
-		for _, fd := range funcDecls(g.AST) {
-			name := fd.Name.Name
-			if strings.HasPrefix(name, "Must") || strings.HasPrefix(name, "must") || name == "init" ||
-				fd.Doc != nil && strings.Contains(strings.ToLower(fd.Doc.Text()), "panic") {
-				continue // a documented panic is the function's contract
-			}
-			// The calls that produced each error variable, most recent
-			// assignment wins.
-			src := map[string]*ast.CallExpr{}
-			inspectShallow(fd.Body, func(n ast.Node) bool {
-				switch n := n.(type) {
-				case *ast.AssignStmt:
-					if len(n.Rhs) == 1 {
-						if call, ok := n.Rhs[0].(*ast.CallExpr); ok {
-							for _, l := range n.Lhs {
-								if id, ok := l.(*ast.Ident); ok && isErrName(id.Name) {
-									src[id.Name] = call
-								}
-							}
-						}
-					}
-				case *ast.IfStmt:
-					errVar := errNotNil(n.Cond)
-					if errVar == "" {
-						return true
-					}
-					if n.Init != nil {
-						if as, ok := n.Init.(*ast.AssignStmt); ok && len(as.Rhs) == 1 {
-							if call, ok := as.Rhs[0].(*ast.CallExpr); ok {
-								src[errVar] = call
-							}
-						}
-					}
-					call := src[errVar]
-					if call != nil && cannotFail(imports, call) || hasComment(g, n.Body) || commentBefore(g, n, 3, panicWords) {
-						return true // cannot fail, or a comment justifies the panic
-					}
-					for _, st := range n.Body.List {
-						es, ok := st.(*ast.ExprStmt)
-						if !ok {
-							continue
-						}
-						pc, ok := es.X.(*ast.CallExpr)
-						if id, isID := funIdent(pc); ok && isID && id == "panic" {
-							pass.Report(axes.Finding{Path: g.Path, Line: g.Line(pc.Pos()), EndLine: g.Line(pc.End() - 1),
-								Message: "Panicking on this error crashes the whole program on an ordinary failure the " +
-									"caller could handle; return the error (add an error result to " + name + ") instead."})
-						}
-					}
-				}
-				return true
-			})
-		}
-	}
-	return nil
-}
-
-func funIdent(call *ast.CallExpr) (string, bool) {
-	if call == nil {
-		return "", false
-	}
-	id, ok := call.Fun.(*ast.Ident)
-	if !ok {
-		return "", false
-	}
-	return id.Name, true
-}
-
-// cannotFail reports whether an error-producing call is one that only
-// fails on programming errors: encoding a Go value, compiling or parsing a
-// constant.
-func cannotFail(imports map[string]string, call *ast.CallExpr) bool {
-	p, f := axes.PkgSelector(imports, call.Fun)
-	switch {
-	case (p == "encoding/json" || p == "encoding/xml") && strings.HasPrefix(f, "Marshal"):
-		return true
-	case p == "crypto/rand":
-		return true
-	}
-	return len(call.Args) > 0 && allLiteral(call.Args)
-}
-
 // failureVerbs start the names of functions whose failure matters: they
 // write, send, validate or load something.
 var failureVerbs = []string{
@@ -577,10 +460,9 @@ func explained(g *axes.GoFile, from, to int) bool {
 	return false
 }
 
-// Words with which comments justify ignoring an error or panicking.
+// Words with which comments justify ignoring an error.
 var (
 	ignoreWords = []string{"ignor", "best effort", "best-effort", "fatal", "error", "err ", "fail", "skip", "don't care", "safe"}
-	panicWords  = []string{"panic", "never", "can't", "cannot", "impossible", "invariant", "should not", "shouldn't", "programmer", "bug", "ok to", "okay"}
 )
 
 // justifies reports whether comment text contains one of words.
