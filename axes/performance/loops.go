@@ -464,7 +464,7 @@ func runStringConcatInLoop(ctx context.Context, pass *axes.Pass) error {
 					return true
 				}
 				sev := axes.SeverityInfo
-				if r, ok := loop.(*ast.RangeStmt); ok && !runeLoop(r) && !allLiterals(as.Rhs[0]) || isNextLoop(loop) {
+				if r, ok := loop.(*ast.RangeStmt); ok && !runeLoop(r, strs) && !allLiterals(as.Rhs[0]) || isNextLoop(loop) {
 					sev = axes.SeverityWarning
 				}
 				pass.Report(axes.Finding{Path: g.Path, Line: line, Severity: sev, Message: fmt.Sprintf(
@@ -476,12 +476,25 @@ func runStringConcatInLoop(ctx context.Context, pass *axes.Pass) error {
 	return nil
 }
 
-// runeLoop reports whether a range loop walks the characters of a string,
-// judging by the name of its value (r, c, ch, char, b).
-func runeLoop(r *ast.RangeStmt) bool {
-	switch identName(r.Value) {
-	case "r", "c", "ch", "char", "b", "rn", "ru":
-		return true
+// runeLoop reports whether a range loop walks the characters of a string:
+// it ranges over a string literal, a variable known to be a string (strs),
+// a string conversion or a strings/strconv call. Building a string from a
+// string's characters is bounded by that string, so it is only a note.
+func runeLoop(r *ast.RangeStmt, strs map[string]bool) bool {
+	switch x := r.X.(type) {
+	case *ast.BasicLit:
+		return x.Kind == token.STRING
+	case *ast.Ident:
+		return strs[x.Name]
+	case *ast.CallExpr:
+		if id, ok := x.Fun.(*ast.Ident); ok && id.Name == "string" {
+			return true
+		}
+		if sel, ok := x.Fun.(*ast.SelectorExpr); ok {
+			if pkg, ok := sel.X.(*ast.Ident); ok && (pkg.Name == "strings" || pkg.Name == "strconv") {
+				return true
+			}
+		}
 	}
 	return false
 }
