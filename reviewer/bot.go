@@ -401,7 +401,7 @@ func statusDescription(rv *Review) string {
 // inline comments for findings on lines the PR added (the lines Gitea can
 // comment on), capped at MaxInlineComments.
 func (b *Bot) buildPost(ctx context.Context, repo *gitops.Repo, job Job, rv *Review, mk Marker) (ReviewPost, error) {
-	post := ReviewPost{Event: eventFor(rv.Verdict), CommitID: rv.Head.SHA}
+	post := ReviewPost{Event: eventFor(rv.Verdict), Verdict: rv.Verdict, CommitID: rv.Head.SHA}
 	var body strings.Builder
 	if job.Kind == JobRebaseCheck {
 		title := rv.Title

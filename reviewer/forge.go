@@ -52,8 +52,9 @@ const (
 // ReviewPost is a review ready to post.
 type ReviewPost struct {
 	Event    ReviewEvent
-	Body     string // markdown, including the hidden marker
-	CommitID string // the head SHA the review is about
+	Verdict  Verdict // the review's verdict (Event is how the forge shows it)
+	Body     string  // markdown, including the hidden marker
+	CommitID string  // the head SHA the review is about
 	Comments []InlineComment
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/fiveaxis/fiveaxis/reviewer"
+	"github.com/fiveaxis/fiveaxis/reviewer/gitea/giteatest"
 )
 
 // The suite runs on both drivers: a SQLite temp file and the machine's
@@ -197,7 +198,7 @@ func TestMain(m *testing.M) {
 	if os.Getenv(childEnv) != "" {
 		os.Exit(childMain())
 	}
-	os.Exit(m.Run())
+	os.Exit(giteatest.Main(m)) // stops the Gitea server of the e2e tests
 }
 
 // childMain runs a worker until SIGTERM. Its settings come from the
