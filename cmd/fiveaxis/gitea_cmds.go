@@ -9,8 +9,10 @@ import (
 	"strings"
 
 	"github.com/fiveaxis/fiveaxis/axes"
+	"github.com/fiveaxis/fiveaxis/axes/analyzers"
 	"github.com/fiveaxis/fiveaxis/reviewer"
 	"github.com/fiveaxis/fiveaxis/reviewer/gitea"
+	"github.com/fiveaxis/fiveaxis/reviewer/queue"
 )
 
 // The Gitea side of the CLI: `fiveaxis review --pr OWNER/REPO#N` and the
@@ -39,15 +41,26 @@ func mirrorsDir(c Config) string { return filepath.Join(c.DataDir, "mirrors") }
 // botParts are the parts of the bot that review and serve share.
 type botParts struct {
 	client  *gitea.Client
+	forge   reviewer.Forge // client, counted in the metrics when there are any
 	mirrors *gitea.Mirrors
 	bot     *reviewer.Bot
 	opts    reviewer.Options
 	close   func()
 }
 
+// partsOptions choose what newBotParts adds to the bot.
+type partsOptions struct {
+	// analyzers adds the type-checked analyzers (axes/analyzers), as
+	// `fiveaxis review` does by default.
+	analyzers bool
+	// metrics, when set, counts the forge's failed calls and the posted
+	// reviews by verdict.
+	metrics *queue.Metrics
+}
+
 // newBotParts connects to Gitea as the token's owner and builds the bot
 // with the configured checkers.
-func (a *app) newBotParts(ctx context.Context, c Config, llm llmFlags, noLLM bool, log *slog.Logger) (*botParts, error) {
+func (a *app) newBotParts(ctx context.Context, c Config, llm llmFlags, noLLM bool, log *slog.Logger, po partsOptions) (*botParts, error) {
 	if c.Gitea.URL == "" {
 		return nil, fmt.Errorf("no Gitea URL: set FIVEAXIS_GITEA_URL, gitea.url or --gitea-url")
 	}
@@ -66,23 +79,33 @@ func (a *app) newBotParts(ctx context.Context, c Config, llm llmFlags, noLLM boo
 	if err != nil {
 		return nil, err
 	}
+	checkers := append(allCheckers(), llmChecks...)
+	if po.analyzers {
+		checkers = append(checkers, analyzers.Checkers(analyzers.Options{})...)
+	}
 	opts := reviewer.Options{
-		Checkers:       append(allCheckers(), llmChecks...),
+		Checkers:       checkers,
 		MaxBehind:      c.Review.MaxBehind,
 		Filter:         filter,
 		CheckerTimeout: c.Review.CheckerTimeout,
 		Notes:          notes,
 		Version:        version,
+		Dedupe:         analyzers.Dedupe,
 	}
 	if err := axes.Validate(opts.Checkers); err != nil {
 		closeLLM()
 		return nil, err
 	}
+	var forge reviewer.Forge = client
+	if po.metrics != nil {
+		forge = queue.InstrumentForge(client, po.metrics)
+	}
 	mirrors := gitea.NewMirrors(mirrorsDir(c), c.Secrets.GiteaToken, client.CloneURL, log)
 	return &botParts{
 		client:  client,
+		forge:   forge,
 		mirrors: mirrors,
-		bot:     reviewer.NewBot(client, mirrors.Open, opts, log, version),
+		bot:     reviewer.NewBot(forge, mirrors.Open, opts, log, version),
 		opts:    opts,
 		close:   closeLLM,
 	}, nil
@@ -105,7 +128,7 @@ func (a *app) reviewRemote(ctx context.Context, f *reviewFlags, c Config) error 
 	if err != nil {
 		return err
 	}
-	p, err := a.newBotParts(ctx, c, f.llm, f.noLLM, log)
+	p, err := a.newBotParts(ctx, c, f.llm, f.noLLM, log, partsOptions{analyzers: f.analyzers})
 	if err != nil {
 		return err
 	}

@@ -30,7 +30,8 @@ import (
 const drainTimeout = 60 * time.Second
 
 // queueOptions maps the config to the queue's options.
-func queueOptions(c Config, proc reviewer.Processor, sweeper queue.SweepRunner, log *slog.Logger, reg *prometheus.Registry) queue.Options {
+// reg, when set, gets metrics (made when nil) and the queue depth.
+func queueOptions(c Config, proc reviewer.Processor, sweeper queue.SweepRunner, log *slog.Logger, reg *prometheus.Registry, metrics *queue.Metrics) queue.Options {
 	o := queue.Options{
 		Database:      c.Database,
 		DataDir:       c.DataDir,
@@ -46,7 +47,10 @@ func queueOptions(c Config, proc reviewer.Processor, sweeper queue.SweepRunner, 
 		o.Sweeper = sweeper
 	}
 	if reg != nil {
-		o.Metrics = queue.NewMetrics(reg)
+		if metrics == nil {
+			metrics = queue.NewMetrics(reg)
+		}
+		o.Metrics = metrics
 		o.Registerer = reg
 	}
 	return o
@@ -80,9 +84,9 @@ type riverServeQueue struct {
 }
 
 // newRiverServeQueue opens and migrates the database of serve.
-func newRiverServeQueue(ctx context.Context, c Config, proc reviewer.Processor, forge reviewer.Forge, log *slog.Logger) (*riverServeQueue, error) {
-	reg := newRegistry()
-	opts := queueOptions(c, proc, newSweeper(c, forge, nil, log), log, reg)
+func newRiverServeQueue(ctx context.Context, c Config, proc reviewer.Processor, forge reviewer.Forge, log *slog.Logger,
+	reg *prometheus.Registry, metrics *queue.Metrics) (*riverServeQueue, error) {
+	opts := queueOptions(c, proc, newSweeper(c, forge, nil, log), log, reg, metrics)
 	opts.Migrate = true
 	q, err := queue.Open(ctx, opts)
 	if err != nil {
@@ -176,13 +180,14 @@ embedded SQLite database only one process may run workers.`,
 			}
 			ctx, stop := signal.NotifyContext(cmdContext(cmd), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			p, err := a.newBotParts(ctx, c, llm, noLLM, log)
+			reg := newRegistry()
+			metrics := queue.NewMetrics(reg)
+			p, err := a.newBotParts(ctx, c, llm, noLLM, log, partsOptions{analyzers: true, metrics: metrics})
 			if err != nil {
 				return err
 			}
 			defer p.close()
-			reg := newRegistry()
-			opts := queueOptions(c, p.bot, newSweeper(c, p.client, nil, log), log, reg)
+			opts := queueOptions(c, p.bot, newSweeper(c, p.forge, nil, log), log, reg, metrics)
 			opts.Migrate = queue.SQLitePath(c.Database, c.DataDir) != ""
 			q, err := queue.Open(ctx, opts)
 			if err != nil {

@@ -12,10 +12,12 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
 	"github.com/fiveaxis/fiveaxis/reviewer"
 	"github.com/fiveaxis/fiveaxis/reviewer/gitea"
+	"github.com/fiveaxis/fiveaxis/reviewer/queue"
 )
 
 type serveFlags struct {
@@ -33,7 +35,9 @@ func newServeCmd(a *app) *cobra.Command {
 		Short: "Run the Gitea webhook receiver and the review workers",
 		Long: `Run the webhook receiver at POST /webhook/gitea and the workers that review
 pull requests and post the reviews as the bot (the user that owns the
-token). GET /healthz answers 200 while the server runs.
+token), with the checkers of "fiveaxis review" (type-checked analyzers
+included). GET /healthz answers 200 while the server runs; /readyz and
+/metrics report the queue.
 
 Settings come from the environment or the config file: FIVEAXIS_GITEA_URL,
 FIVEAXIS_GITEA_TOKEN (or _FILE), FIVEAXIS_WEBHOOK_SECRET (or _FILE) and
@@ -85,18 +89,20 @@ func (a *app) serve(ctx context.Context, f *serveFlags) error {
 	if err := os.MkdirAll(c.DataDir, 0o755); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
-	p, err := a.newBotParts(ctx, c, f.llm, f.noLLM, log)
+	reg := newRegistry()
+	metrics := queue.NewMetrics(reg)
+	p, err := a.newBotParts(ctx, c, f.llm, f.noLLM, log, partsOptions{analyzers: true, metrics: metrics})
 	if err != nil {
 		return err
 	}
 	defer p.close()
 	log = log.With("bot", p.client.BotUser())
 
-	queue, err := newServeQueue(ctx, c, p.bot, p.client, log)
+	jobs, err := newServeQueue(ctx, c, p.bot, p.forge, log, reg, metrics)
 	if err != nil {
 		return err
 	}
-	hook, err := gitea.NewWebhookHandler(c.Secrets.WebhookSecret, p.client, queue, p.client.BotUser(), log)
+	hook, err := gitea.NewWebhookHandler(c.Secrets.WebhookSecret, p.forge, jobs, p.client.BotUser(), log)
 	if err != nil {
 		return err
 	}
@@ -105,7 +111,7 @@ func (a *app) serve(ctx context.Context, f *serveFlags) error {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))
 	})
-	if r, ok := queue.(interface{ Routes(*http.ServeMux) }); ok {
+	if r, ok := jobs.(interface{ Routes(*http.ServeMux) }); ok {
 		r.Routes(mux) // /readyz and /metrics
 	}
 	srv := &http.Server{
@@ -124,7 +130,7 @@ func (a *app) serve(ctx context.Context, f *serveFlags) error {
 
 	errc := make(chan error, 3)
 	queueDone := make(chan struct{})
-	go func() { errc <- queue.Run(ctx); close(queueDone) }()
+	go func() { errc <- jobs.Run(ctx); close(queueDone) }()
 	go func() {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			errc <- fmt.Errorf("serve: %w", err)
@@ -158,9 +164,11 @@ type serveQueue interface {
 // newServeQueue builds the job queue of serve: the durable River queue of
 // reviewer/queue on the SQLite file in the data directory, or on
 // PostgreSQL, migrated on start, with the periodic sweep over forge. It
-// also serves /readyz and /metrics (see riverServeQueue).
-func newServeQueue(ctx context.Context, c Config, proc reviewer.Processor, forge reviewer.Forge, log *slog.Logger) (serveQueue, error) {
-	return newRiverServeQueue(ctx, c, proc, forge, log)
+// also serves /readyz and /metrics of reg, where metrics are registered
+// (see riverServeQueue).
+func newServeQueue(ctx context.Context, c Config, proc reviewer.Processor, forge reviewer.Forge, log *slog.Logger,
+	reg *prometheus.Registry, metrics *queue.Metrics) (serveQueue, error) {
+	return newRiverServeQueue(ctx, c, proc, forge, log, reg, metrics)
 }
 
 // pruneMirrors removes idle mirrors once an hour until ctx ends.
