@@ -1,88 +1,27 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/fiveaxis/fiveaxis/reviewer/gitea/giteatest"
 )
 
-// giteaServer is a real Gitea started by ../shared/gitea/start-gitea.sh.
+// giteaServer is the real Gitea of the package's tests (giteatest).
 type giteaServer struct {
 	URL      string // without trailing slash
 	BotUser  string
 	BotToken string
-	Env      map[string]string // the KEY=VALUE lines of gitea.env
 }
 
-// sharedDir returns ../shared (FIVEAXIS_SHARED overrides it).
-func sharedDir(t testing.TB) string {
-	t.Helper()
-	if d := os.Getenv("FIVEAXIS_SHARED"); d != "" {
-		return d
-	}
-	d, err := filepath.Abs(filepath.Join("..", "..", "..", "shared"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d
-}
-
-var giteaBuild sync.Once
-
-// startGitea starts a throwaway Gitea with its data in a temporary
-// directory, and stops and purges it when the test ends. The build is
-// FIVEAXIS_GITEA_BIN (default ~/.cache/fiveaxis/gitea-bin), made with
-// build-gitea.sh when missing.
+// startGitea returns the package's Gitea server, started once for the
+// test binary by giteatest (skipped in -short mode).
 func startGitea(t testing.TB) *giteaServer {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("starts a real Gitea server (not in -short mode)")
-	}
-	scripts := filepath.Join(sharedDir(t), "gitea")
-	bin := os.Getenv("FIVEAXIS_GITEA_BIN")
-	if bin == "" {
-		home, _ := os.UserHomeDir()
-		bin = filepath.Join(home, ".cache", "fiveaxis", "gitea-bin")
-	}
-	giteaBuild.Do(func() {
-		if _, err := os.Stat(filepath.Join(bin, "gitea")); err == nil {
-			return
-		}
-		out, err := exec.Command("bash", filepath.Join(scripts, "build-gitea.sh"), bin).CombinedOutput()
-		if err != nil {
-			t.Fatalf("build-gitea.sh: %v\n%s", err, out)
-		}
-	})
-	data := filepath.Join(t.TempDir(), "gitea")
-	t.Cleanup(func() {
-		if out, err := exec.Command("bash", filepath.Join(scripts, "stop-gitea.sh"), data, "--purge").CombinedOutput(); err != nil {
-			t.Logf("stop-gitea.sh: %v\n%s", err, out)
-		}
-	})
-	cmd := exec.Command("bash", filepath.Join(scripts, "start-gitea.sh"), bin, "0", data)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("start-gitea.sh: %v\n%s", err, stderr.String())
-	}
-	env := map[string]string{}
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		if k, v, ok := strings.Cut(sc.Text(), "="); ok {
-			env[k] = v
-		}
-	}
-	g := &giteaServer{URL: strings.TrimRight(env["GITEA_URL"], "/"), BotUser: env["GITEA_BOT_USER"], BotToken: env["GITEA_BOT_TOKEN"], Env: env}
-	if g.URL == "" || g.BotToken == "" {
-		t.Fatalf("start-gitea.sh printed no URL or token:\n%s", out)
-	}
-	return g
+	s := giteatest.Start(t)
+	return &giteaServer{URL: s.URL, BotUser: s.BotUser, BotToken: s.BotToken}
 }
 
 func TestInitAgainstGitea(t *testing.T) {
