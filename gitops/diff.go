@@ -29,6 +29,7 @@ type fileChange struct {
 	oldPath, newPath string // empty for an added / deleted file
 	oldMode, newMode filemode.FileMode
 	oldHash, newHash plumbing.Hash
+	score            int // of a rename, out of maxScore
 }
 
 func (c *fileChange) path() string {
@@ -47,15 +48,16 @@ func (r *Repo) treeChanges(ctx context.Context, from, to plumbing.Hash, renames 
 		return nil, err
 	}
 	if renames {
-		if changes, err = r.detectRenames(ctx, changes); err != nil {
-			return nil, fmt.Errorf("diff trees %s..%s: %w", from, to, err)
+		if changes, err = r.findRenames(ctx, changes); err != nil {
+			return nil, fmt.Errorf("diff trees %s..%s: renames: %w", from, to, err)
 		}
 	}
-	return convertChanges(changes), nil
+	return splitTypeChanges(changes), nil
 }
 
-// rawChanges diffs the trees of two commits without rename detection.
-func (r *Repo) rawChanges(ctx context.Context, from, to plumbing.Hash) (object.Changes, error) {
+// rawChanges diffs the trees of two commits without rename detection, in
+// path order.
+func (r *Repo) rawChanges(ctx context.Context, from, to plumbing.Hash) ([]fileChange, error) {
 	fromTree, err := r.commitTree(from)
 	if err != nil {
 		return nil, err
@@ -68,51 +70,24 @@ func (r *Repo) rawChanges(ctx context.Context, from, to plumbing.Hash) (object.C
 	if err != nil {
 		return nil, fmt.Errorf("diff trees %s..%s: %w", from, to, err)
 	}
-	return changes, nil
-}
-
-// detectRenames pairs deleted and added files as git does by default (at
-// least 50% similar, at most 1000 candidates each way).
-func (r *Repo) detectRenames(ctx context.Context, changes object.Changes) (object.Changes, error) {
-	// Rename detection reads every added and deleted blob, one at a time;
-	// read them into the cache in parallel first.
-	var blobs []plumbing.Hash
-	adds, dels := 0, 0
-	for _, c := range changes {
-		if c.From.Name == "" {
-			blobs = append(blobs, c.To.TreeEntry.Hash)
-			adds++
-		} else if c.To.Name == "" {
-			blobs = append(blobs, c.From.TreeEntry.Hash)
-			dels++
-		}
-	}
-	if adds == 0 || dels == 0 {
-		return changes, nil
-	}
-	_ = forEachParallel(ctx, len(blobs), func(i int) error {
-		_, _, _ = r.object(blobs[i])
-		return nil
-	})
-	changes, err := object.DetectRenames(changes, &object.DiffTreeOptions{
-		DetectRenames: true, RenameScore: renameScore, RenameLimit: renameLimit})
-	if err != nil {
-		return nil, fmt.Errorf("renames: %w", err)
-	}
-	return changes, nil
-}
-
-// convertChanges turns go-git changes into fileChanges sorted by path.
-func convertChanges(changes object.Changes) []fileChange {
-	out := make([]fileChange, 0, len(changes))
-	for _, c := range changes {
-		fc := fileChange{
+	out := make([]fileChange, len(changes))
+	for i, c := range changes {
+		out[i] = fileChange{
 			oldPath: c.From.Name, newPath: c.To.Name,
 			oldMode: c.From.TreeEntry.Mode, newMode: c.To.TreeEntry.Mode,
 			oldHash: c.From.TreeEntry.Hash, newHash: c.To.TreeEntry.Hash,
 		}
-		// A change between a file and a symlink (or submodule) is shown by
-		// git as a deletion and a creation.
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].path() < out[j].path() })
+	return out, nil
+}
+
+// splitTypeChanges returns changes sorted by path, with each change between
+// a file and a symlink (or submodule) as git shows it: a deletion and a
+// creation.
+func splitTypeChanges(changes []fileChange) []fileChange {
+	out := make([]fileChange, 0, len(changes))
+	for _, fc := range changes {
 		if fc.oldPath != "" && fc.newPath != "" && fileType(fc.oldMode) != fileType(fc.newMode) {
 			out = append(out,
 				fileChange{oldPath: fc.oldPath, oldMode: fc.oldMode, oldHash: fc.oldHash},
@@ -278,26 +253,26 @@ func (r *Repo) diffStat(ctx context.Context, from, to plumbing.Hash) (Stat, erro
 	if err != nil {
 		return Stat{}, err
 	}
-	// Rename detection only pairs added and deleted files, and runs in one
-	// goroutine: count the modified files meanwhile.
-	var modified, addDel object.Changes
+	// Rename detection only pairs added and deleted files: count the
+	// modified files meanwhile.
+	var modified, addDel []fileChange
 	for _, c := range raw {
-		if c.From.Name != "" && c.To.Name != "" {
+		if c.oldPath != "" && c.newPath != "" {
 			modified = append(modified, c)
 		} else {
 			addDel = append(addDel, c)
 		}
 	}
 	var (
-		renamed   object.Changes
+		renamed   []fileChange
 		renameErr error
 		done      = make(chan struct{})
 	)
 	go func() {
 		defer close(done)
-		renamed, renameErr = r.detectRenames(ctx, addDel)
+		renamed, renameErr = r.findRenames(ctx, addDel)
 	}()
-	st, err := r.countChanges(ctx, convertChanges(modified))
+	st, err := r.countChanges(ctx, splitTypeChanges(modified))
 	<-done
 	if err != nil {
 		return Stat{}, err
@@ -305,7 +280,7 @@ func (r *Repo) diffStat(ctx context.Context, from, to plumbing.Hash) (Stat, erro
 	if renameErr != nil {
 		return Stat{}, renameErr
 	}
-	st2, err := r.countChanges(ctx, convertChanges(renamed))
+	st2, err := r.countChanges(ctx, renamed)
 	if err != nil {
 		return Stat{}, err
 	}
@@ -350,9 +325,8 @@ func (r *Repo) countChanges(ctx context.Context, changes []fileChange) (Stat, er
 // UnifiedDiff returns the diff between two commits as git prints it with
 // `git diff from to` and no configuration: git's format, 3 lines of
 // context, git's line diff and hunk headings, rename detection with git's
-// defaults. Two header lines are not git's to the byte: index lines carry
-// 7-digit object names (git may use more in large repositories), and the
-// "similarity index" of a rename is an estimate.
+// defaults. Index lines carry 7-digit object names, where git may use more
+// in large repositories.
 func (r *Repo) UnifiedDiff(ctx context.Context, from, to string) ([]byte, error) {
 	hf, ht, err := r.resolvePair(from, to)
 	if err != nil {
@@ -444,7 +418,7 @@ func writeFilePatch(buf *bytes.Buffer, c *fileChange, old, new []byte) {
 	}
 	if c.oldPath != "" && c.newPath != "" && c.oldPath != c.newPath {
 		fmt.Fprintf(buf, "similarity index %d%%\nrename from %s\nrename to %s\n",
-			similarity(c, old, new), quotePath(c.oldPath), quotePath(c.newPath))
+			c.score*100/maxScore, quotePath(c.oldPath), quotePath(c.newPath))
 	}
 	if c.oldHash == c.newHash && c.oldPath != "" && c.newPath != "" {
 		return
