@@ -37,12 +37,12 @@ import (
 // Scores are out of maxScore, as in git.
 const (
 	maxScore         = 60000
-	minRenameScore   = renameScore * maxScore / 100                  // 50%
+	minRenameScore   = renameScore * maxScore / 100                 // 50%
 	minBasenameScore = minRenameScore + (maxScore-minRenameScore)/2 // 75%
-	exactCandidates  = 100                                           // sources with one blob git looks at
-	candidatesPerDst = 4                                             // git's NUM_CANDIDATE_PER_DST
-	spanHashBase     = 107927                                        // git's HASHBASE
-	spanMaxLen       = 64                                            // longest chunk
+	exactCandidates  = 100                                          // sources with one blob git looks at
+	candidatesPerDst = 4                                            // git's NUM_CANDIDATE_PER_DST
+	spanHashBase     = 107927                                       // git's HASHBASE
+	spanMaxLen       = 64                                           // longest chunk
 )
 
 // spanCount is the number of bytes in the chunks of a file whose hash is
