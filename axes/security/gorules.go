@@ -80,7 +80,7 @@ var SecretInLog = &axes.Checker{
 // that are too open.
 var WorldWritablePerms = &axes.Checker{
 	Name:     "security/world-writable-perms",
-	Doc:      `Files and directories should not be world-writable, and secrets should not be world-readable. Modes such as 0777 or 0666 let any local user replace the content (0666 and Mkdir's 0777 are reduced by the umask, so they are only noted), and a key or token file readable by group or others leaks it; use 0o600 for secrets, 0o644 or 0o755 otherwise.`,
+	Doc:      `Files and directories should not be world-writable, and secrets should not be world-readable. Modes such as 0777 or 0666 let any local user replace the content (the umask usually reduces them, but containers and services often run with umask 0, so the code should ask for the mode it means), and a key or token file readable by group or others leaks it; use 0o600 for secrets, 0o644 or 0o755 otherwise.`,
 	Axis:     axes.Security,
 	Severity: axes.SeverityWarning,
 	Run:      runWorldWritablePerms,
@@ -809,7 +809,7 @@ func runSecretInLog(ctx context.Context, pass *axes.Pass) error {
 			n := secretArg(a)
 			if n == "" && i > 0 {
 				// slog-style key-value pairs: "password", value
-				if key, ok := stringLit(call.Args[i-1]); ok && sensitiveName(key) && !isLiteral(a) {
+				if key, ok := stringLit(call.Args[i-1]); ok && sensitiveName(key) && !isLiteral(a) && !derivedValue(a) {
 					n = key
 				}
 			}
@@ -846,6 +846,34 @@ func stdStream(imports map[string]string, args []ast.Expr) bool {
 	return ok && imports[id.Name] == "os" && (sel.Sel.Name == "Stdout" || sel.Sel.Name == "Stderr")
 }
 
+// sanitizerName matches functions whose result describes a secret without
+// revealing it: redaction, masking, hashing, lengths and prefixes.
+var sanitizerName = regexp.MustCompile(`(?i)redact|mask|censor|scrub|saniti|obfuscat|elide|truncat|prefix|suffix|hint|fingerprint|hash|digest|sum(\d*)$|^len$|^cap$|^count|^has|^is[A-Z]|^set$`)
+
+// derivedValue reports whether e, logged under a sensitive key, is not the
+// secret itself: a comparison or negation (password != ""), or the result of
+// a call that redacts, masks, hashes or measures it (redact(key), len(tok)).
+// Plain reads (x, s.x, m["k"], string(b), h.Get("Authorization")) stay
+// secrets.
+func derivedValue(e ast.Expr) bool {
+	switch t := e.(type) {
+	case *ast.ParenExpr:
+		return derivedValue(t.X)
+	case *ast.BinaryExpr:
+		return true
+	case *ast.UnaryExpr:
+		return t.Op == token.NOT
+	case *ast.CallExpr:
+		switch f := t.Fun.(type) {
+		case *ast.Ident:
+			return sanitizerName.MatchString(f.Name)
+		case *ast.SelectorExpr:
+			return sanitizerName.MatchString(f.Sel.Name)
+		}
+	}
+	return false
+}
+
 func isLiteral(e ast.Expr) bool {
 	_, ok := e.(*ast.BasicLit)
 	return ok
@@ -858,7 +886,7 @@ func secretArg(a ast.Expr) string {
 		if sel, ok := call.Fun.(*ast.SelectorExpr); ok && len(call.Args) == 2 {
 			switch sel.Sel.Name {
 			case "String", "Any", "Str", "Bytes":
-				if key, ok := stringLit(call.Args[0]); ok && sensitiveName(key) && !isLiteral(call.Args[1]) {
+				if key, ok := stringLit(call.Args[0]); ok && sensitiveName(key) && !isLiteral(call.Args[1]) && !derivedValue(call.Args[1]) {
 					return key
 				}
 				return secretArg(call.Args[1])
@@ -920,8 +948,11 @@ func runWorldWritablePerms(ctx context.Context, pass *axes.Pass) error {
 			sev = axes.SeverityWarning
 			msg = fmt.Sprintf("This file appears to hold a secret but mode %s lets other users read it; create it with 0o600.", lit.Value)
 		case mode&0o002 != 0:
-			sev = axes.SeverityInfo
-			msg = fmt.Sprintf("Mode %s is world-writable before the umask is applied; prefer an explicit 0o644 (files) or 0o755 (directories) so the result does not depend on the environment.", lit.Value)
+			// Only the umask stands between this mode and a world-writable
+			// file; where the umask is 0 (containers, systemd units with
+			// UMask=0000) any local user can replace the content.
+			sev = axes.SeverityWarning
+			msg = fmt.Sprintf("Mode %s asks for a world-writable file or directory, which any local user can modify wherever the umask does not strip it (containers and services often run with umask 0); use 0o644 for files and 0o755 for directories.", lit.Value)
 		default:
 			return
 		}
