@@ -23,6 +23,7 @@ func Checkers() []*axes.Checker {
 		MissingDoc,
 		CommentedOutCode,
 		DebugPrint,
+		DebugStatement,
 		TodoWithoutOwner,
 		Stutter,
 		MisleadingName,
