@@ -254,6 +254,9 @@ func checkLockRuns(pass *axes.Pass, g *axes.GoFile, fn funcBody, list []ast.Stmt
 			call, ok := n.(*ast.CallExpr)
 			return ok && methodName(call) == unlock && receiverText(call) == recv
 		}
+		if deferredBefore(fn.Body, st.Pos(), isUnlock) {
+			continue // "defer mu.Unlock()" written before "mu.Lock()" still runs on every return
+		}
 		for _, next := range list[i+1:] {
 			// The first unlock anywhere in the statement (also in a goroutine
 			// or defer it starts, which takes the lock over) ends the run; a
@@ -286,6 +289,19 @@ func checkLockRuns(pass *axes.Pass, g *axes.GoFile, fn funcBody, list []ast.Stmt
 			}
 		}
 	}
+}
+
+// deferredBefore reports whether body defers a call matching isCall (not in a
+// nested function literal) before pos.
+func deferredBefore(body *ast.BlockStmt, pos token.Pos, isCall func(ast.Node) bool) bool {
+	found := false
+	inspectShallow(body, func(n ast.Node) bool {
+		if d, ok := n.(*ast.DeferStmt); ok && d.Pos() < pos && isCall(d.Call) {
+			found = true
+		}
+		return !found
+	})
+	return found
 }
 
 // MutexCopy reports value-receiver methods that lock a mutex field of the
