@@ -682,6 +682,9 @@ func runServerNoTimeouts(ctx context.Context, pass *axes.Pass) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		if exampleCode(g.Path) {
+			continue // documentation programs, never deployed
+		}
 		imports := g.Imports()
 		axes.FuncBodies(g.AST, func(_ *ast.FuncDecl, body *ast.BlockStmt) {
 			setLater := false
@@ -825,6 +828,18 @@ func runSecretInLog(ctx context.Context, pass *axes.Pass) error {
 			return
 		}
 	})
+}
+
+// exampleCode reports whether p is example code: under an example(s)
+// directory or a directory the go tool ignores (_examples, .github).
+func exampleCode(p string) bool {
+	dirs := strings.Split(p, "/")
+	for _, d := range dirs[:len(dirs)-1] {
+		if d == "example" || d == "examples" || d == "_example" || strings.HasPrefix(d, "_") || strings.HasPrefix(d, ".") {
+			return true
+		}
+	}
+	return false
 }
 
 // commandPackage reports whether g belongs to a command (package main, or a
