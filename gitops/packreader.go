@@ -2,6 +2,7 @@ package gitops
 
 import (
 	"bytes"
+	"compress/zlib"
 	"container/list"
 	"errors"
 	"fmt"
@@ -14,37 +15,33 @@ import (
 	"github.com/go-git/go-billy/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/format/idxfile"
-	"github.com/go-git/go-git/v5/plumbing/format/packfile"
 	"github.com/go-git/go-git/v5/plumbing/storer"
 )
 
 // packReader reads objects straight from the pack files, for the diffs.
 // go-git's object storage serves one caller at a time and computes the
 // SHA-1 of every object it decodes from a pack (to key its cache); this
-// reader serves several goroutines at once, each with its own file handle,
-// and caches inflated objects by pack offset. Objects that are not in a
-// pack (loose objects) are left to go-git.
+// reader serves several goroutines at once from pack files mapped into
+// memory, inflates each object straight into a buffer of its final size,
+// applies deltas itself, and caches inflated objects by pack offset.
+// Objects that are not in a pack (loose objects) are left to go-git.
 type packReader struct {
-	packs []*packData
-	cache *objectCache
+	mu     sync.RWMutex // held for reading by every read; close takes it
+	closed bool
+	packs  []*packData
+	cache  *objectCache
 }
 
-// packData is one pack file and its index.
+// packData is one pack file, mapped into memory, and its index.
 type packData struct {
-	path string
-	idx  *idxfile.MemoryIndex
-
-	mu   sync.Mutex
-	free []*packHandle // idle handles
-	all  []*packHandle
+	path  string
+	idx   *idxfile.MemoryIndex
+	data  []byte
+	unmap func() error
 }
 
-type packHandle struct {
-	f *os.File
-	s *packfile.Scanner
-}
-
-// loadPackReader reads the pack indexes of the git directory dotgit.
+// loadPackReader reads the pack indexes of the git directory dotgit and
+// maps the packs.
 func loadPackReader(dotgit billy.Filesystem) (*packReader, error) {
 	dir := path.Join("objects", "pack")
 	entries, err := dotgit.ReadDir(dir)
@@ -63,67 +60,65 @@ func loadPackReader(dotgit billy.Filesystem) (*packReader, error) {
 		}
 		f, err := dotgit.Open(path.Join(dir, name))
 		if err != nil {
+			pr.close()
 			return nil, err
 		}
 		idx := idxfile.NewMemoryIndex()
 		err = idxfile.NewDecoder(f).Decode(idx)
 		_ = f.Close()
 		if err != nil {
+			pr.close()
 			return nil, fmt.Errorf("pack index %s: %w", name, err)
 		}
-		pr.packs = append(pr.packs, &packData{path: dotgit.Join(dotgit.Root(), dir, packName), idx: idx})
+		packPath := dotgit.Join(dotgit.Root(), dir, packName)
+		data, unmap, err := mapFile(packPath)
+		if err != nil {
+			pr.close()
+			return nil, fmt.Errorf("pack %s: %w", packName, err)
+		}
+		pr.packs = append(pr.packs, &packData{path: packPath, idx: idx, data: data, unmap: unmap})
 	}
 	return pr, nil
 }
 
+// close unmaps the packs once no read is in progress.
 func (pr *packReader) close() {
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	pr.closed = true
 	for _, p := range pr.packs {
-		p.mu.Lock()
-		for _, h := range p.all {
-			_ = h.f.Close()
+		if p.unmap != nil {
+			_ = p.unmap()
 		}
-		p.all, p.free = nil, nil
-		p.mu.Unlock()
+		p.data, p.unmap = nil, nil
 	}
-}
-
-func (p *packData) handle() (*packHandle, error) {
-	p.mu.Lock()
-	if n := len(p.free); n > 0 {
-		h := p.free[n-1]
-		p.free = p.free[:n-1]
-		p.mu.Unlock()
-		return h, nil
-	}
-	p.mu.Unlock()
-	f, err := os.Open(p.path)
-	if err != nil {
-		return nil, err
-	}
-	h := &packHandle{f: f, s: packfile.NewScanner(f)}
-	p.mu.Lock()
-	p.all = append(p.all, h)
-	p.mu.Unlock()
-	return h, nil
-}
-
-func (p *packData) release(h *packHandle) {
-	p.mu.Lock()
-	p.free = append(p.free, h)
-	p.mu.Unlock()
 }
 
 // errNotInPack means the object is in no pack file.
 var errNotInPack = errors.New("object not in a pack")
 
+// errPackClosed means the repository was closed, or a fetch replaced the
+// packs, during a read.
+var errPackClosed = errors.New("pack reader closed")
+
 // read returns the type and content of object h.
 func (pr *packReader) read(h plumbing.Hash) (plumbing.ObjectType, []byte, error) {
+	pr.mu.RLock()
+	defer pr.mu.RUnlock()
+	if pr.closed {
+		return plumbing.InvalidObject, nil, errPackClosed
+	}
+	return pr.readLocked(h, 0)
+}
+
+// readLocked is read with pr.mu held for reading.
+func (pr *packReader) readLocked(h plumbing.Hash, depth int) (plumbing.ObjectType, []byte, error) {
 	for i, p := range pr.packs {
 		off, err := p.idx.FindOffset(h)
 		if err != nil {
 			continue
 		}
-		return pr.readAt(i, off, 0)
+		return pr.readAt(i, off, depth)
 	}
 	return plumbing.InvalidObject, nil, errNotInPack
 }
@@ -131,7 +126,14 @@ func (pr *packReader) read(h plumbing.Hash) (plumbing.ObjectType, []byte, error)
 // maxDeltaDepth guards against delta cycles in a corrupt pack.
 const maxDeltaDepth = 10000
 
+// Pack object types (the 3-bit type in an object header).
+const (
+	packOFSDelta = 6
+	packREFDelta = 7
+)
+
 // readAt returns the object at offset off of pack i, resolving deltas.
+// pr.mu must be held for reading.
 func (pr *packReader) readAt(i int, off int64, depth int) (plumbing.ObjectType, []byte, error) {
 	key := cacheKey{pack: i, off: off}
 	if t, data, ok := pr.cache.get(key); ok {
@@ -141,50 +143,188 @@ func (pr *packReader) readAt(i int, off int64, depth int) (plumbing.ObjectType, 
 		return plumbing.InvalidObject, nil, fmt.Errorf("pack object at %d: delta chain too deep", off)
 	}
 	p := pr.packs[i]
-	hd, err := p.handle()
-	if err != nil {
-		return plumbing.InvalidObject, nil, err
+	corrupt := func(what string) (plumbing.ObjectType, []byte, error) {
+		return plumbing.InvalidObject, nil, fmt.Errorf("pack %s: object at %d: %s", p.path, off, what)
 	}
-	hdr, err := hd.s.SeekObjectHeader(off)
-	if err != nil {
-		p.release(hd)
-		return plumbing.InvalidObject, nil, fmt.Errorf("pack object at %d: %w", off, err)
+	pack := p.data
+	if off < 0 || off >= int64(len(pack)) {
+		return corrupt("offset out of range")
 	}
-	var buf bytes.Buffer
-	buf.Grow(int(min(hdr.Length, 1<<26)))
-	_, _, err = hd.s.NextObject(&buf)
-	p.release(hd)
-	if err != nil {
-		return plumbing.InvalidObject, nil, fmt.Errorf("pack object at %d: %w", off, err)
+	// Header: type and inflated size, then the delta base if any.
+	pos := off
+	c := pack[pos]
+	pos++
+	objType := (c >> 4) & 7
+	size := uint64(c & 15)
+	for shift := uint(4); c&0x80 != 0; shift += 7 {
+		if pos >= int64(len(pack)) || shift > 63 {
+			return corrupt("bad header")
+		}
+		c = pack[pos]
+		pos++
+		size |= uint64(c&0x7f) << shift
 	}
 	var (
-		typ  plumbing.ObjectType
-		data []byte
+		baseOff  int64 = -1
+		baseHash plumbing.Hash
 	)
-	switch hdr.Type {
-	case plumbing.OFSDeltaObject:
-		bt, base, err := pr.readAt(i, hdr.OffsetReference, depth+1)
-		if err != nil {
-			return plumbing.InvalidObject, nil, err
+	switch objType {
+	case packOFSDelta:
+		if pos >= int64(len(pack)) {
+			return corrupt("bad delta offset")
 		}
-		if data, err = packfile.PatchDelta(base, buf.Bytes()); err != nil {
-			return plumbing.InvalidObject, nil, fmt.Errorf("pack object at %d: %w", off, err)
+		c = pack[pos]
+		pos++
+		rel := int64(c & 0x7f)
+		for c&0x80 != 0 {
+			if pos >= int64(len(pack)) || rel > 1<<48 {
+				return corrupt("bad delta offset")
+			}
+			c = pack[pos]
+			pos++
+			rel = (rel+1)<<7 | int64(c&0x7f)
 		}
-		typ = bt
-	case plumbing.REFDeltaObject:
-		bt, base, err := pr.read(hdr.Reference)
-		if err != nil {
-			return plumbing.InvalidObject, nil, err
+		if baseOff = off - rel; baseOff < 0 || rel == 0 {
+			return corrupt("bad delta offset")
 		}
-		if data, err = packfile.PatchDelta(base, buf.Bytes()); err != nil {
-			return plumbing.InvalidObject, nil, fmt.Errorf("pack object at %d: %w", off, err)
+	case packREFDelta:
+		if pos+20 > int64(len(pack)) {
+			return corrupt("bad delta base")
 		}
-		typ = bt
+		copy(baseHash[:], pack[pos:pos+20])
+		pos += 20
+	case 1, 2, 3, 4: // commit, tree, blob, tag
 	default:
-		typ, data = hdr.Type, buf.Bytes()
+		return corrupt(fmt.Sprintf("bad type %d", objType))
+	}
+	if size > 1<<40 {
+		return corrupt("object too large")
+	}
+	raw, err := inflate(pack[pos:], int(size))
+	if err != nil {
+		return corrupt(err.Error())
+	}
+	typ, data := plumbing.ObjectType(objType), raw
+	if baseOff >= 0 || objType == packREFDelta {
+		var base []byte
+		if baseOff >= 0 {
+			typ, base, err = pr.readAt(i, baseOff, depth+1)
+		} else {
+			typ, base, err = pr.readLocked(baseHash, depth+1)
+		}
+		if err != nil {
+			return plumbing.InvalidObject, nil, err
+		}
+		if data, err = applyDelta(base, raw); err != nil {
+			return corrupt(err.Error())
+		}
 	}
 	pr.cache.put(key, typ, data)
 	return typ, data, nil
+}
+
+// zlibReaders holds zlib readers for reuse.
+var zlibReaders sync.Pool
+
+// inflate returns the first size bytes of the zlib stream at the start of
+// src.
+func inflate(src []byte, size int) ([]byte, error) {
+	br := bytes.NewReader(src)
+	var zr io.ReadCloser
+	if v := zlibReaders.Get(); v != nil {
+		zr = v.(io.ReadCloser)
+		if err := zr.(zlib.Resetter).Reset(br, nil); err != nil {
+			return nil, err
+		}
+	} else {
+		var err error
+		if zr, err = zlib.NewReader(br); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]byte, size)
+	_, err := io.ReadFull(zr, out)
+	zlibReaders.Put(zr)
+	if err != nil {
+		return nil, fmt.Errorf("inflate: %w", err)
+	}
+	return out, nil
+}
+
+// applyDelta applies a git delta to base.
+func applyDelta(base, delta []byte) ([]byte, error) {
+	errBad := errors.New("bad delta")
+	varint := func() (int, bool) {
+		var n uint64
+		for shift := uint(0); shift < 64; shift += 7 {
+			if len(delta) == 0 {
+				return 0, false
+			}
+			c := delta[0]
+			delta = delta[1:]
+			n |= uint64(c&0x7f) << shift
+			if c&0x80 == 0 {
+				return int(n), n < 1<<40
+			}
+		}
+		return 0, false
+	}
+	srcSize, ok := varint()
+	if !ok || srcSize != len(base) {
+		return nil, errBad
+	}
+	dstSize, ok := varint()
+	if !ok {
+		return nil, errBad
+	}
+	out := make([]byte, dstSize)
+	o := 0
+	for len(delta) > 0 {
+		cmd := delta[0]
+		delta = delta[1:]
+		switch {
+		case cmd&0x80 != 0: // copy from base
+			var offset, n int
+			for k := range 4 {
+				if cmd&(1<<k) != 0 {
+					if len(delta) == 0 {
+						return nil, errBad
+					}
+					offset |= int(delta[0]) << (8 * k)
+					delta = delta[1:]
+				}
+			}
+			for k := range 3 {
+				if cmd&(0x10<<k) != 0 {
+					if len(delta) == 0 {
+						return nil, errBad
+					}
+					n |= int(delta[0]) << (8 * k)
+					delta = delta[1:]
+				}
+			}
+			if n == 0 {
+				n = 0x10000
+			}
+			if offset+n > len(base) || o+n > dstSize {
+				return nil, errBad
+			}
+			o += copy(out[o:], base[offset:offset+n])
+		case cmd != 0: // insert literal bytes
+			n := int(cmd)
+			if n > len(delta) || o+n > dstSize {
+				return nil, errBad
+			}
+			o += copy(out[o:], delta[:n])
+			delta = delta[n:]
+		default:
+			return nil, errBad
+		}
+	}
+	if o != dstSize {
+		return nil, errBad
+	}
+	return out, nil
 }
 
 // objectCacheBytes bounds the inflated objects a packReader keeps.
