@@ -363,6 +363,7 @@ func runNilErrorAfterCheck(ctx context.Context, pass *axes.Pass) error {
 					case last.Name == "nil":
 						sev := axes.SeverityWarning
 						if len(ifs.Body.List) > 1 || hasComment(g, ifs.Body) || commentBefore(g, ifs, 3, ignoreWords) ||
+							returnsEarlierData(fn.Body, ifs, errVar, ret.Results[:nres-1]) ||
 							fn.Decl != nil && fn.Decl.Doc != nil && strings.Contains(fn.Decl.Doc.Text(), "nil") {
 							sev = axes.SeverityInfo // a deliberate fallback, judging by the comments around it
 						}
@@ -386,6 +387,56 @@ func runNilErrorAfterCheck(ctx context.Context, pass *axes.Pass) error {
 		}
 	}
 	return nil
+}
+
+// returnsEarlierData reports whether results (the non-error results of a
+// return inside "if errVar != nil") hand back a variable obtained before the
+// failed call, such as a cached value: a deliberate fallback to data the
+// function already has, not a swallowed failure with zero values.
+func returnsEarlierData(body *ast.BlockStmt, ifs *ast.IfStmt, errVar string, results []ast.Expr) bool {
+	// The assignment that produced errVar: the if's init, or the last one
+	// before the if.
+	var last *ast.AssignStmt
+	if as, ok := ifs.Init.(*ast.AssignStmt); ok {
+		last = as
+	} else {
+		inspectShallow(body, func(n ast.Node) bool {
+			if as, ok := n.(*ast.AssignStmt); ok && as.End() <= ifs.Pos() {
+				for _, l := range as.Lhs {
+					if id, ok := l.(*ast.Ident); ok && id.Name == errVar && (last == nil || as.Pos() > last.Pos()) {
+						last = as
+					}
+				}
+			}
+			return true
+		})
+	}
+	if last == nil {
+		return false
+	}
+	for _, r := range results {
+		id, ok := r.(*ast.Ident)
+		if !ok || id.Name == "nil" || id.Name == "true" || id.Name == "false" || id.Name == "_" {
+			continue
+		}
+		if assignedIn(last, id.Name) || !assignedBefore(body, id.Name, last.Pos()) {
+			continue
+		}
+		return true
+	}
+	return false
+}
+
+// assignedBefore reports whether body assigns name before pos.
+func assignedBefore(body *ast.BlockStmt, name string, pos token.Pos) bool {
+	found := false
+	inspectShallow(body, func(n ast.Node) bool {
+		if as, ok := n.(*ast.AssignStmt); ok && as.Pos() < pos && assignedIn(as, name) {
+			found = true
+		}
+		return !found
+	})
+	return found
 }
 
 func endsInReturn(b *ast.BlockStmt) bool {
