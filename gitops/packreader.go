@@ -2,10 +2,10 @@ package gitops
 
 import (
 	"bytes"
-	"compress/zlib"
 	"container/list"
 	"errors"
 	"fmt"
+	"github.com/klauspost/compress/zlib"
 	"io"
 	"os"
 	"path"
