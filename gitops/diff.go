@@ -58,25 +58,17 @@ func (r *Repo) treeChanges(ctx context.Context, from, to plumbing.Hash, renames 
 // rawChanges diffs the trees of two commits without rename detection, in
 // path order.
 func (r *Repo) rawChanges(ctx context.Context, from, to plumbing.Hash) ([]fileChange, error) {
-	fromTree, err := r.commitTree(from)
+	fromTree, err := r.commitTreeHash(from)
 	if err != nil {
 		return nil, err
 	}
-	toTree, err := r.commitTree(to)
+	toTree, err := r.commitTreeHash(to)
 	if err != nil {
 		return nil, err
 	}
-	changes, err := object.DiffTreeWithOptions(ctx, fromTree, toTree, nil)
-	if err != nil {
+	var out []fileChange
+	if err := r.diffTrees(ctx, fromTree, toTree, "", &out); err != nil {
 		return nil, fmt.Errorf("diff trees %s..%s: %w", from, to, err)
-	}
-	out := make([]fileChange, len(changes))
-	for i, c := range changes {
-		out[i] = fileChange{
-			oldPath: c.From.Name, newPath: c.To.Name,
-			oldMode: c.From.TreeEntry.Mode, newMode: c.To.TreeEntry.Mode,
-			oldHash: c.From.TreeEntry.Hash, newHash: c.To.TreeEntry.Hash,
-		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].path() < out[j].path() })
 	return out, nil

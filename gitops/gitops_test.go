@@ -281,6 +281,15 @@ var scenarios = []scenario{
 		r.commit("type change")
 		return "main", "feature"
 	}},
+	{"file becomes a directory", func(r *testRepo) (string, string) {
+		r.write("x", lines("x", 10), "x.txt", "dot\n", "y/z", "z\n", "w/a", lines("w", 5))
+		r.commit("base")
+		r.git("checkout", "-q", "-b", "feature")
+		r.git("rm", "-q", "x", "y/z")
+		r.write("x/inner", lines("x", 10), "y", "z\n", "w/a", lines("w", 6))
+		r.commit("swap")
+		return "main", "feature"
+	}},
 	{"head behind target", func(r *testRepo) (string, string) {
 		r.write("a.txt", "a\n")
 		r.commit("base")
