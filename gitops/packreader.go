@@ -487,8 +487,8 @@ func (o *memObject) Writer() (io.WriteCloser, error) {
 	return nil, errors.New("read-only object")
 }
 
-// fastStorer serves go-git's tree diff and rename detection from the pack
-// reader; writes and iteration go to the real storage.
+// fastStorer serves go-git's commit and tree decoding (ReadFile, ListFiles)
+// from the pack reader; writes and iteration go to the real storage.
 type fastStorer struct {
 	storer.EncodedObjectStorer
 	r *Repo
