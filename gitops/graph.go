@@ -2,7 +2,6 @@ package gitops
 
 import (
 	"bytes"
-	"container/heap"
 	"context"
 	"errors"
 	"fmt"
@@ -26,6 +25,7 @@ type commitGraph struct {
 	file   cgformat.Index // nil without a commit-graph file
 	hasGen bool           // generation numbers are usable for ordering
 	useV2  bool           // order by corrected commit date (generation v2)
+	fast   *graphFile     // the same file read in place; nil for a chain
 }
 
 func (g *commitGraph) close() {
@@ -49,11 +49,16 @@ func (r *Repo) nodes() *commitGraph {
 		return r.graph
 	}
 	g := &commitGraph{}
-	if idx, err := r.loadCommitGraphFile(); err == nil && idx != nil {
+	if idx, data, err := r.readCommitGraphFile(); err == nil && idx != nil {
 		g.file = idx
 		g.hasGen = true
 		g.useV2 = idx.HasGenerationV2()
 		g.index = commitgraph.NewGraphCommitNodeIndex(idx, r.repo.Storer)
+		if data != nil {
+			if fast, err := parseGraphFile(data); err == nil && fast != nil && (fast.gda2 != nil) == g.useV2 {
+				g.fast = fast
+			}
+		}
 	} else {
 		g.index = commitgraph.NewObjectCommitNodeIndex(r.repo.Storer)
 	}
@@ -63,17 +68,29 @@ func (r *Repo) nodes() *commitGraph {
 
 // loadCommitGraphFile reads the commit-graph file (or chain) into memory.
 func (r *Repo) loadCommitGraphFile() (cgformat.Index, error) {
+	idx, _, err := r.readCommitGraphFile()
+	return idx, err
+}
+
+// readCommitGraphFile is loadCommitGraphFile that also returns the content
+// of a single commit-graph file (nil for a chain).
+func (r *Repo) readCommitGraphFile() (cgformat.Index, []byte, error) {
 	f, err := r.dotgit.Open(commitGraphPath)
 	if err != nil {
 		// A split commit-graph chain: let go-git read it from disk.
-		return cgformat.OpenChainIndex(r.dotgit)
+		idx, err := cgformat.OpenChainIndex(r.dotgit)
+		return idx, nil, err
 	}
 	data, err := io.ReadAll(f)
 	_ = f.Close()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return cgformat.OpenFileIndex(memFile{bytes.NewReader(data)})
+	idx, err := cgformat.OpenFileIndex(memFile{bytes.NewReader(data)})
+	if err != nil {
+		return nil, nil, err
+	}
+	return idx, data, nil
 }
 
 // Walk flags, as in git's commit-reach.c.
@@ -86,7 +103,9 @@ const (
 
 // walkNode is a commit visited by a history walk.
 type walkNode struct {
-	node  commitgraph.CommitNode
+	id    plumbing.Hash
+	node  commitgraph.CommitNode // nil for a commit read from g.fast
+	pos   uint32                 // position in g.fast, when node is nil
 	flags uint8
 	gen   uint64
 	when  int64
@@ -95,22 +114,78 @@ type walkNode struct {
 // walker holds the state of one history walk.
 type walker struct {
 	g     *commitGraph
-	seen  map[plumbing.Hash]*walkNode
+	seen  map[plumbing.Hash]*walkNode // commits not in g.fast
+	byPos []*walkNode                 // commits in g.fast, by position
+	slab  []walkNode
 	queue nodeQueue
 	ctr   uint64
+	pbuf  []uint32
 }
 
 func newWalker(g *commitGraph) *walker {
-	return &walker{g: g, seen: make(map[plumbing.Hash]*walkNode, 1024)}
+	w := &walker{g: g, seen: make(map[plumbing.Hash]*walkNode, 64)}
+	if g.fast != nil {
+		w.byPos = make([]*walkNode, g.fast.n)
+	}
+	return w
+}
+
+// alloc returns a new walk node.
+func (w *walker) alloc() *walkNode {
+	if len(w.slab) == 0 {
+		w.slab = make([]walkNode, 256)
+	}
+	wn := &w.slab[0]
+	w.slab = w.slab[1:]
+	return wn
+}
+
+// each calls fn for every commit the walk has seen.
+func (w *walker) each(fn func(*walkNode)) {
+	for _, wn := range w.byPos {
+		if wn != nil {
+			fn(wn)
+		}
+	}
+	for _, wn := range w.seen {
+		fn(wn)
+	}
+}
+
+// atPos returns the walk node for the commit at position i of g.fast.
+func (w *walker) atPos(i uint32) (*walkNode, error) {
+	if wn := w.byPos[i]; wn != nil {
+		return wn, nil
+	}
+	f := w.g.fast
+	wn := w.alloc()
+	*wn = walkNode{id: f.hash(i), pos: i, when: f.when(i)}
+	if w.g.useV2 {
+		gen, err := f.generationV2(i)
+		if err != nil {
+			return nil, err
+		}
+		wn.gen = gen
+	} else {
+		wn.gen = f.generation(i)
+	}
+	w.byPos[i] = wn
+	return wn, nil
 }
 
 // get returns the walk node for n, creating it.
-func (w *walker) get(n commitgraph.CommitNode) *walkNode {
+func (w *walker) get(n commitgraph.CommitNode) (*walkNode, error) {
 	id := n.ID()
-	if wn, ok := w.seen[id]; ok {
-		return wn
+	if w.g.fast != nil {
+		if i, ok := w.g.fast.find(id); ok {
+			return w.atPos(i)
+		}
 	}
-	wn := &walkNode{node: n, when: n.CommitTime().Unix(), gen: math.MaxUint64}
+	if wn, ok := w.seen[id]; ok {
+		return wn, nil
+	}
+	wn := w.alloc()
+	*wn = walkNode{id: id, node: n, when: n.CommitTime().Unix(), gen: math.MaxUint64}
 	if w.g.hasGen {
 		if w.g.useV2 {
 			wn.gen = n.GenerationV2()
@@ -121,11 +196,16 @@ func (w *walker) get(n commitgraph.CommitNode) *walkNode {
 		wn.gen = 0 // order by commit date alone
 	}
 	w.seen[id] = wn
-	return wn
+	return wn, nil
 }
 
 // lookup returns the walk node for the commit h.
 func (w *walker) lookup(h plumbing.Hash) (*walkNode, error) {
+	if w.g.fast != nil {
+		if i, ok := w.g.fast.find(h); ok {
+			return w.atPos(i)
+		}
+	}
 	if wn, ok := w.seen[h]; ok {
 		return wn, nil
 	}
@@ -133,18 +213,32 @@ func (w *walker) lookup(h plumbing.Hash) (*walkNode, error) {
 	if err != nil {
 		return nil, fmt.Errorf("commit %s: %w", h, err)
 	}
-	return w.get(n), nil
+	return w.get(n)
 }
 
 func (w *walker) push(wn *walkNode) {
 	w.ctr++
-	heap.Push(&w.queue, queueItem{wn, w.ctr})
+	w.queue.push(queueItem{wn, w.ctr})
 }
 
-func (w *walker) pop() *walkNode { return heap.Pop(&w.queue).(queueItem).n }
+func (w *walker) pop() *walkNode { return w.queue.pop().n }
 
 // parents returns the walk nodes of wn's parents.
 func (w *walker) parents(wn *walkNode) ([]*walkNode, error) {
+	if wn.node == nil {
+		pos, err := w.g.fast.parents(wn.pos, w.pbuf[:0])
+		if err != nil {
+			return nil, fmt.Errorf("parents of %s: %w", wn.id, err)
+		}
+		w.pbuf = pos
+		out := make([]*walkNode, len(pos))
+		for k, i := range pos {
+			if out[k], err = w.atPos(i); err != nil {
+				return nil, fmt.Errorf("parents of %s: %w", wn.id, err)
+			}
+		}
+		return out, nil
+	}
 	num := wn.node.NumParents()
 	if num == 0 {
 		return nil, nil
@@ -153,6 +247,16 @@ func (w *walker) parents(wn *walkNode) ([]*walkNode, error) {
 	out := make([]*walkNode, 0, num)
 	for i := range num {
 		if i < len(hashes) {
+			if w.g.fast != nil {
+				if k, ok := w.g.fast.find(hashes[i]); ok {
+					p, err := w.atPos(k)
+					if err != nil {
+						return nil, err
+					}
+					out = append(out, p)
+					continue
+				}
+			}
 			if p, ok := w.seen[hashes[i]]; ok {
 				out = append(out, p)
 				continue
@@ -160,9 +264,13 @@ func (w *walker) parents(wn *walkNode) ([]*walkNode, error) {
 		}
 		p, err := wn.node.ParentNode(i)
 		if err != nil {
-			return nil, fmt.Errorf("parent %d of %s: %w", i, wn.node.ID(), err)
+			return nil, fmt.Errorf("parent %d of %s: %w", i, wn.id, err)
 		}
-		out = append(out, w.get(p))
+		pn, err := w.get(p)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, pn)
 	}
 	return out, nil
 }
@@ -190,7 +298,10 @@ type queueItem struct {
 type nodeQueue []queueItem
 
 func (q nodeQueue) Len() int { return len(q) }
-func (q nodeQueue) Less(i, j int) bool {
+
+// less orders the queue: highest generation first, then newest commit
+// date, then first in first out.
+func (q nodeQueue) less(i, j int) bool {
 	a, b := q[i].n, q[j].n
 	if a.gen != b.gen {
 		return a.gen > b.gen
@@ -200,12 +311,42 @@ func (q nodeQueue) Less(i, j int) bool {
 	}
 	return q[i].ctr < q[j].ctr
 }
-func (q nodeQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
-func (q *nodeQueue) Push(x any)   { *q = append(*q, x.(queueItem)) }
-func (q *nodeQueue) Pop() any {
-	old := *q
-	it := old[len(old)-1]
-	*q = old[:len(old)-1]
+
+// push adds it to the binary heap.
+func (q *nodeQueue) push(it queueItem) {
+	*q = append(*q, it)
+	h := *q
+	for j := len(h) - 1; j > 0; {
+		i := (j - 1) / 2
+		if !h.less(j, i) {
+			break
+		}
+		h[i], h[j] = h[j], h[i]
+		j = i
+	}
+}
+
+// pop removes and returns the first item of the heap.
+func (q *nodeQueue) pop() queueItem {
+	h := *q
+	n := len(h) - 1
+	h[0], h[n] = h[n], h[0]
+	for i := 0; ; {
+		j := 2*i + 1
+		if j >= n {
+			break
+		}
+		if j+1 < n && h.less(j+1, j) {
+			j++
+		}
+		if !h.less(j, i) {
+			break
+		}
+		h[i], h[j] = h[j], h[i]
+		i = j
+	}
+	it := h[n]
+	*q = h[:n]
 	return it
 }
 
@@ -247,7 +388,7 @@ func (r *Repo) mergeBases(ctx context.Context, a, b plumbing.Hash) ([]plumbing.H
 	if len(cands) <= 1 {
 		out := make([]plumbing.Hash, len(cands))
 		for i, c := range cands {
-			out[i] = c.node.ID()
+			out[i] = c.id
 		}
 		return out, nil
 	}
@@ -259,7 +400,7 @@ func (r *Repo) mergeBases(ctx context.Context, a, b plumbing.Hash) ([]plumbing.H
 			if i == j {
 				continue
 			}
-			anc, err := r.isAncestor(ctx, g, c.node.ID(), o.node.ID())
+			anc, err := r.isAncestor(ctx, g, c.id, o.id)
 			if err != nil {
 				return nil, err
 			}
@@ -274,7 +415,7 @@ func (r *Repo) mergeBases(ctx context.Context, a, b plumbing.Hash) ([]plumbing.H
 	}
 	out := make([]plumbing.Hash, len(keep))
 	for i, c := range keep {
-		out[i] = c.node.ID()
+		out[i] = c.id
 	}
 	return out, nil
 }
@@ -468,14 +609,14 @@ func (r *Repo) count(ctx context.Context, a, b plumbing.Hash) (onlyA, onlyB int,
 			}
 		}
 	}
-	for _, n := range w.seen {
+	w.each(func(n *walkNode) {
 		switch n.flags & (flagA | flagB) {
 		case flagA:
 			onlyA++
 		case flagB:
 			onlyB++
 		}
-	}
+	})
 	return onlyA, onlyB, nil
 }
 

@@ -33,6 +33,11 @@ func TestRandomHistories(t *testing.T) {
 					if p2 != p1 {
 						args = append(args, "-p", p2)
 					}
+					// Now and then an octopus merge (the commit-graph's
+					// extra edge list).
+					if p3 := commits[rng.Intn(len(commits))]; rng.Intn(4) == 0 && p3 != p1 && p3 != p2 {
+						args = append(args, "-p", p3)
+					}
 				}
 				// Mostly increasing dates, sometimes going back in time.
 				tr.tick += 1 + rng.Intn(3)
@@ -47,7 +52,7 @@ func TestRandomHistories(t *testing.T) {
 			}
 			check := func(t *testing.T, graph bool) {
 				repo := tr.open()
-				if (repo.nodes().file != nil) != graph {
+				if (repo.nodes().file != nil) != graph || (repo.nodes().fast != nil) != graph {
 					t.Fatalf("commit-graph in use: %v; want %v", !graph, graph)
 				}
 				for _, p := range pairs {
@@ -78,6 +83,17 @@ func TestRandomHistories(t *testing.T) {
 					t.Fatalf("git commit-graph write: %v\n%s", err, out)
 				}
 
+				check(t, true)
+			})
+			t.Run("partial commit-graph", func(t *testing.T) {
+				// The older half of the history in the file, the newer
+				// half read from commit objects.
+				writeGraph := exec.Command("git", "commit-graph", "write", "--stdin-commits", "--no-progress")
+				writeGraph.Dir, writeGraph.Env = tr.dir, tr.env()
+				writeGraph.Stdin = strings.NewReader(strings.Join(commits[:len(commits)/2], "\n") + "\n")
+				if out, err := writeGraph.CombinedOutput(); err != nil {
+					t.Fatalf("git commit-graph write: %v\n%s", err, out)
+				}
 				check(t, true)
 			})
 			t.Run("gitops commit-graph", func(t *testing.T) {
