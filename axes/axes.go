@@ -13,6 +13,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Axis is one of the five review axes.
@@ -115,6 +116,9 @@ type Checker struct {
 	Severity Severity
 	// Run inspects the pass and reports findings with pass.Report.
 	Run func(ctx context.Context, pass *Pass) error
+	// Timeout, when set, replaces the run's per-checker timeout for this
+	// checker: a model call needs minutes where a rule needs milliseconds.
+	Timeout time.Duration
 }
 
 // Title returns the first sentence of the checker's Doc.

@@ -188,6 +188,9 @@ func Run(ctx context.Context, checkers []*Checker, in Input, opt Options) (*Resu
 // time (or ignores its context and is abandoned) keeps the findings it
 // reported before the deadline, and its error wraps ErrTimeout.
 func runOne(ctx context.Context, c *Checker, in *Input, sh *shared, timeout time.Duration, report func(Finding), note func(string)) error {
+	if c.Timeout > 0 {
+		timeout = c.Timeout
+	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var (

@@ -254,3 +254,24 @@ func TestRunDedupeHook(t *testing.T) {
 		t.Errorf("findings = %s (hook saw %d), want the hook's choice", got, saw)
 	}
 }
+
+func TestCheckerOwnTimeout(t *testing.T) {
+	in := setup(t)
+	slow := checker("correctness/slow", axes.SeverityWarning, func(ctx context.Context, p *axes.Pass) error {
+		select {
+		case <-time.After(300 * time.Millisecond):
+			p.Report(axes.Finding{Path: "a.go", Line: 3, Message: "done"})
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	})
+	slow.Timeout = 5 * time.Second
+	res, err := axes.Run(context.Background(), []*axes.Checker{slow}, in, axes.Options{Timeout: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Errors) != 0 || len(res.Findings) != 1 {
+		t.Errorf("errors %v, findings %v: the checker's own timeout should apply", res.Errors, res.Findings)
+	}
+}

@@ -202,6 +202,9 @@ func (r *Reviewer) chat(ctx context.Context, msgs []prompts.Message) (string, er
 			}
 			return "", err
 		}
+		if r.cfg.OnUsage != nil {
+			r.cfg.OnUsage(r.cfg.Model, resp.Usage.PromptTokens, resp.Usage.CompletionTokens)
+		}
 		if len(resp.Choices) == 0 {
 			return "", fmt.Errorf("%w: no choices", errMalformed)
 		}

@@ -97,6 +97,9 @@ type Config struct {
 	HTTPClient *http.Client
 	// Logger receives debug and error logs; nil means slog.Default().
 	Logger *slog.Logger
+	// OnUsage, when set, is called after every answered request with the
+	// token usage the server reported (for metrics).
+	OnUsage func(model string, input, output int)
 }
 
 // Defaults.
@@ -230,6 +233,9 @@ func (r *Reviewer) Checkers() []*axes.Checker {
 				"Its findings are warnings at most: the verdict stays with the rules.",
 			Axis:     a,
 			Severity: axes.SeverityWarning,
+			// The model's own review limit, plus a margin for the checker
+			// to note what it managed before stopping.
+			Timeout: r.cfg.ReviewTimeout + 10*time.Second,
 			Run: func(ctx context.Context, pass *axes.Pass) error {
 				r.runAxis(ctx, pass, a)
 				return nil

@@ -49,7 +49,15 @@ func Fetch(url string) error {
 `
 
 func TestRequestShape(t *testing.T) {
-	b := setup(t, Config{}, func(n int, req chatRequest, w http.ResponseWriter, r *http.Request) (string, bool) {
+	var usageIn, usageOut, usageCalls atomic.Int64
+	onUsage := func(model string, in, out int) {
+		if model == "test-model" {
+			usageIn.Add(int64(in))
+			usageOut.Add(int64(out))
+			usageCalls.Add(1)
+		}
+	}
+	b := setup(t, Config{OnUsage: onUsage}, func(n int, req chatRequest, w http.ResponseWriter, r *http.Request) (string, bool) {
 		if req.axis() == "correctness" {
 			return `{"findings":[{"rule":"off-by-one","severity":"error","path":"fetch/fetch.go","line":8,"end_line":8,"message":"The loop runs four times, not three.","confidence":"high"},` +
 				`{"rule":"bogus","severity":"warning","path":"nope/missing.go","line":1,"end_line":1,"message":"Unknown path.","confidence":"high"},` +
@@ -94,6 +102,10 @@ func TestRequestShape(t *testing.T) {
 	}
 	if len(seen) != 5 {
 		t.Errorf("axes seen: %v", seen)
+	}
+	// The fake server reports 1 prompt and 1 completion token per answer.
+	if usageCalls.Load() != 5 || usageIn.Load() != 5 || usageOut.Load() != 5 {
+		t.Errorf("OnUsage saw %d calls, %d/%d tokens; want 5 calls of 1/1", usageCalls.Load(), usageIn.Load(), usageOut.Load())
 	}
 	var got []string
 	for _, f := range res.Findings {
@@ -396,7 +408,15 @@ func TestTimeoutIsANote(t *testing.T) {
 				return "", false
 			})
 			in := build(t, map[string]string{"fetch/fetch.go": fetchBase}, map[string]string{"fetch/fetch.go": fetchHead})
-			res := run(t, in, append(b.rv.Checkers(), PromptInjection()), tt.checker) // fails on checker errors
+			cs := b.rv.Checkers()
+			for _, c := range cs {
+				if c.Timeout > tt.checker {
+					// The checker's deadline comes before the model's own
+					// review limit: it must still stop in time, with a note.
+					c.Timeout = tt.checker
+				}
+			}
+			res := run(t, in, append(cs, PromptInjection()), tt.checker) // fails on checker errors
 			for _, a := range axes.All {
 				if noteWith(res, fmt.Sprintf("LLM unavailable for %s (timeout)", a)) == "" {
 					t.Errorf("no unavailable note for %s: %v", a, res.Notes)

@@ -75,7 +75,11 @@ func (a *app) newBotParts(ctx context.Context, c Config, llm llmFlags, noLLM boo
 	if err != nil {
 		return nil, err
 	}
-	llmChecks, notes, closeLLM, err := a.llmCheckers(c, llm, noLLM)
+	var onUsage func(string, int, int)
+	if po.metrics != nil {
+		onUsage = po.metrics.AddLLMTokens
+	}
+	llmChecks, notes, closeLLM, err := a.llmCheckers(c, llm, noLLM, onUsage)
 	if err != nil {
 		return nil, err
 	}

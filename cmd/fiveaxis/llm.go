@@ -32,7 +32,7 @@ const llmCacheFile = "llm-cache.db"
 // model checkers are added when a key or URL is configured and off is false.
 // A cache that cannot be opened falls back to memory with a note; it never
 // stops the review.
-func (a *app) llmCheckers(c Config, f llmFlags, off bool) ([]*axes.Checker, []string, func(), error) {
+func (a *app) llmCheckers(c Config, f llmFlags, off bool, onUsage func(model string, input, output int)) ([]*axes.Checker, []string, func(), error) {
 	checkers := []*axes.Checker{llm.PromptInjection()}
 	nop := func() {}
 	if f.url != "" {
@@ -54,6 +54,7 @@ func (a *app) llmCheckers(c Config, f llmFlags, off bool) ([]*axes.Checker, []st
 		Budget:       c.LLM.Budget,
 		NeverSend:    c.LLM.NeverSend,
 		Logger:       logger,
+		OnUsage:      onUsage,
 	}
 	if off || !llm.Enabled(cfg) {
 		return checkers, []string{"LLM off: heuristics and static analysis only."}, nop, nil

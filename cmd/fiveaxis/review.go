@@ -111,7 +111,7 @@ func (a *app) review(ctx context.Context, f *reviewFlags, maxBehindSet bool) err
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()
-	llmChecks, notes, closeLLM, err := a.llmCheckers(c, f.llm, f.noLLM)
+	llmChecks, notes, closeLLM, err := a.llmCheckers(c, f.llm, f.noLLM, nil)
 	if err != nil {
 		return err
 	}
