@@ -336,7 +336,7 @@ func TestRulesListsEveryRule(t *testing.T) {
 			t.Errorf("rules does not list %s", c.Name)
 		}
 	}
-	for _, want := range []string{"correctness/vet-lostcancel", "security/sql-injection"} {
+	for _, want := range []string{"correctness/vet-lostcancel", "security/sql-injection", "security/prompt-injection"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("rules does not list %s", want)
 		}

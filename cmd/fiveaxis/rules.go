@@ -8,6 +8,7 @@ import (
 
 	"github.com/fiveaxis/fiveaxis/axes"
 	"github.com/fiveaxis/fiveaxis/axes/analyzers"
+	"github.com/fiveaxis/fiveaxis/axes/llm"
 )
 
 // allCheckers is the explicit list of every rule fiveaxis runs.
@@ -25,7 +26,9 @@ func newRulesCmd(a *app) *cobra.Command {
 		Short: "List every rule with its id, axis, severity and doc",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cs := allCheckers()
+			// The prompt-injection rule lives with the LLM reviewer but runs
+			// whether a model is configured or not.
+			cs := append(allCheckers(), llm.PromptInjection())
 			if err := axes.Validate(cs); err != nil {
 				return err
 			}
