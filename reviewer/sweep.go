@@ -50,6 +50,9 @@ type Sweeper struct {
 	Now func() time.Time
 	// Log receives the sweep's logs (default: discarded).
 	Log *slog.Logger
+	// Progress, when set, is called after each PR of a scope is looked at,
+	// with the PRs done and the scope's total (for a progress line).
+	Progress func(done, total int)
 }
 
 // Plan lists what a sweep would do, without doing it.
@@ -76,7 +79,10 @@ func (s *Sweeper) Plan(ctx context.Context) ([]SweepAction, error) {
 			errs = append(errs, fmt.Errorf("sweep %q: %w", scope, err))
 			continue
 		}
-		for _, pr := range prs {
+		for i, pr := range prs {
+			if s.Progress != nil {
+				s.Progress(i, len(prs))
+			}
 			key := fmt.Sprintf("%s#%d", strings.ToLower(pr.Repo), pr.Number)
 			if seen[key] || !pr.Open() || pr.HeadSHA == "" {
 				continue
@@ -109,6 +115,9 @@ func (s *Sweeper) Plan(ctx context.Context) ([]SweepAction, error) {
 			if !containsMarker(comments, IdleMarker(pr.HeadSHA)) {
 				act(SweepIdle, fmt.Sprintf("idle for %s", idle.Round(time.Hour)))
 			}
+		}
+		if s.Progress != nil {
+			s.Progress(len(prs), len(prs))
 		}
 	}
 	return actions, errors.Join(errs...)

@@ -2,6 +2,7 @@ package reviewer
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -64,10 +65,15 @@ func TestSweep(t *testing.T) {
 		reviews:  map[int64][]PostedReview{1: {{ID: 9, Body: "LGTM\n" + reviewed, CommitID: "h1"}}},
 		comments: map[int64][]string{},
 	}
-	s := &Sweeper{Forge: f, Scopes: []string{"o/a", "o"}, IdleAfter: 14 * 24 * time.Hour, Now: func() time.Time { return now }}
+	var progress []string
+	s := &Sweeper{Forge: f, Scopes: []string{"o/a", "o"}, IdleAfter: 14 * 24 * time.Hour, Now: func() time.Time { return now },
+		Progress: func(done, total int) { progress = append(progress, fmt.Sprintf("%d/%d", done, total)) }}
 	plan, err := s.Plan(context.Background())
 	if err != nil {
 		t.Fatal(err)
+	}
+	if got := strings.Join(progress, " "); got != "0/3 1/3 2/3 3/3 0/3 1/3 2/3 3/3" {
+		t.Errorf("progress = %s, want each scope counted to its end", got)
 	}
 	var got []string
 	for _, a := range plan {

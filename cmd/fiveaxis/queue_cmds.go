@@ -304,6 +304,11 @@ runs them.
 				return err
 			}
 			sw := newSweeper(c, client, repos, log)
+			// A progress line on stderr when it is a terminal; quiet otherwise.
+			if p := newProgress(a.stderr, "sweep: pull requests", 0); p != nil {
+				sw.Progress = func(done, total int) { p.total = total; p.Set(done) }
+				defer p.Done()
+			}
 			var actions []reviewer.SweepAction
 			if dryRun {
 				actions, err = sw.Plan(ctx)
