@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -45,7 +46,11 @@ func OpenMirror(dir string) (*Repo, error) {
 // error; a remote that refuses the credentials (HTTP 401 or 403) gives an
 // error wrapping ErrAuth. Fetches of one Repo run one at a time, and other
 // calls on the Repo wait for a fetch to finish.
-func (r *Repo) Fetch(ctx context.Context, remoteURL, token string, refspecs []string) error {
+func (r *Repo) Fetch(ctx context.Context, remoteURL, token string, refspecs []string, opts ...FetchOption) error {
+	var fo fetchOptions
+	for _, o := range opts {
+		o(&fo)
+	}
 	u, err := url.Parse(remoteURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		// go-git runs the git binary for local and file:// remotes, and
@@ -66,13 +71,13 @@ func (r *Repo) Fetch(ctx context.Context, remoteURL, token string, refspecs []st
 	r.fetchMu.Lock()
 	defer r.fetchMu.Unlock()
 
-	opts := &git.FetchOptions{RemoteName: "fiveaxis", RemoteURL: remoteURL, RefSpecs: specs, Tags: git.NoTags, Force: true}
+	gopts := &git.FetchOptions{RemoteName: "fiveaxis", RemoteURL: remoteURL, RefSpecs: specs, Tags: git.NoTags, Force: true, Progress: fo.progress}
 	if token != "" {
-		opts.Auth = &http.BasicAuth{Username: fetchUser, Password: token}
+		gopts.Auth = &http.BasicAuth{Username: fetchUser, Password: token}
 	}
 	remote := git.NewRemote(r.storage, &config.RemoteConfig{Name: "fiveaxis", URLs: []string{remoteURL}, Fetch: specs})
 	r.mu.Lock()
-	err = remote.FetchContext(ctx, opts)
+	err = remote.FetchContext(ctx, gopts)
 	r.mu.Unlock()
 	r.resetPacks()
 	upToDate := errors.Is(err, git.NoErrAlreadyUpToDate)
@@ -91,6 +96,19 @@ func (r *Repo) Fetch(ctx context.Context, remoteURL, token string, refspecs []st
 		return fmt.Errorf("fetch %s: %w", redactURL(remoteURL), err)
 	}
 	return nil
+}
+
+// FetchOption changes how Fetch works.
+type FetchOption func(*fetchOptions)
+
+type fetchOptions struct {
+	progress io.Writer
+}
+
+// WithProgress sends the server's progress messages ("Counting objects",
+// "Receiving objects") to w, for a progress display on a terminal.
+func WithProgress(w io.Writer) FetchOption {
+	return func(o *fetchOptions) { o.progress = w }
 }
 
 // redactURL drops the user information (which may hold a secret) from a URL

@@ -1,6 +1,7 @@
 package gitops
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net/http"
@@ -104,8 +105,12 @@ func TestMirrorFetch(t *testing.T) {
 		src.write("c.txt", "c\n")
 		c := src.commit("more main work")
 		src.git("push", "-q", filepath.Join(root, "origin.git"), "main")
-		if err := repo.Fetch(ctx, remote, "s3cret", specs[:1]); err != nil {
+		var progress bytes.Buffer
+		if err := repo.Fetch(ctx, remote, "s3cret", specs[:1], WithProgress(&progress)); err != nil {
 			t.Fatal(err)
+		}
+		if !strings.Contains(progress.String(), "objects") {
+			t.Errorf("no progress from the server: %q", progress.String())
 		}
 		if got, _ := repo.Resolve("main"); got != c {
 			t.Errorf("main = %s; want %s", got, c)

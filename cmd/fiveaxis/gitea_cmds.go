@@ -136,6 +136,11 @@ func (a *app) reviewRemote(ctx context.Context, f *reviewFlags, c Config) error 
 	if err != nil {
 		return err
 	}
+	// The first clone of a large repository takes a while: show the
+	// server's progress on a terminal, and nothing otherwise.
+	if isTerminal(a.stderr) {
+		p.mirrors.Progress = a.stderr
+	}
 	defer p.close()
 	if f.post {
 		out, err := p.bot.Process(ctx, reviewer.Job{Kind: reviewer.JobReview, Repo: repo, PR: n, Reason: "cli"})

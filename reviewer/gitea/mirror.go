@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -29,6 +30,10 @@ type Mirrors struct {
 
 	mu    sync.Mutex
 	locks map[string]chan struct{} // one-slot semaphores, by "owner/name"
+
+	// Progress, when set before use, receives the server's progress
+	// messages of every fetch (the CLI sets it when stderr is a terminal).
+	Progress io.Writer
 }
 
 // NewMirrors returns the mirror cache rooted at dir. cloneURL builds a
@@ -111,7 +116,11 @@ func (m *Mirrors) Open(ctx context.Context, pr *reviewer.PRState) (*gitops.Repo,
 		fmt.Sprintf("+refs/pull/%d/head:refs/pull/%d/head", pr.Number, pr.Number),
 	}
 	start := time.Now()
-	repo, err := openAndFetch(ctx, dir, m.cloneURL(pr.Repo), m.token, refspecs)
+	var fetchOpts []gitops.FetchOption
+	if m.Progress != nil {
+		fetchOpts = append(fetchOpts, gitops.WithProgress(m.Progress))
+	}
+	repo, err := openAndFetch(ctx, dir, m.cloneURL(pr.Repo), m.token, refspecs, fetchOpts...)
 	if err != nil {
 		unlock()
 		switch {
@@ -192,12 +201,12 @@ func (m *Mirrors) Prune(maxIdle time.Duration) ([]string, error) {
 
 // openAndFetch opens (creating if needed) the bare mirror at dir and
 // fetches refspecs from url with token.
-func openAndFetch(ctx context.Context, dir, url, token string, refspecs []string) (*gitops.Repo, error) {
+func openAndFetch(ctx context.Context, dir, url, token string, refspecs []string, opts ...gitops.FetchOption) (*gitops.Repo, error) {
 	repo, err := gitops.OpenMirror(dir)
 	if err != nil {
 		return nil, err
 	}
-	if err := repo.Fetch(ctx, url, token, refspecs); err != nil {
+	if err := repo.Fetch(ctx, url, token, refspecs, opts...); err != nil {
 		_ = repo.Close()
 		return nil, err
 	}
