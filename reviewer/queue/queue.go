@@ -26,6 +26,13 @@
 //     repositories and does not count as an attempt. The per-repository limit
 //     is per process; with N worker processes a repository may have up to
 //     N*PerRepo jobs running.
+//   - Intake. Enqueue returns only after its jobs are committed. Concurrent
+//     Enqueue calls are grouped into one transaction by a committer
+//     goroutine (group commit, intake.go), which makes one River
+//     InsertManyTx and one commit serve every webhook that arrived while
+//     the previous batch committed. On SQLite the file is in WAL mode with
+//     synchronous=FULL, so a committed job survives a process crash and a
+//     power loss.
 //   - Crashes. A job cut off by a crash stays "running" in the table. On
 //     PostgreSQL, River's rescuer retries it after RescueAfter (longer than
 //     JobTimeout, so a slow job is never run twice). The SQLite file belongs
@@ -164,6 +171,13 @@ type Queue struct {
 	latestMu sync.Mutex
 	latest   map[string]latestJob
 
+	// reqs carries Enqueue calls to the committer goroutine (intake.go);
+	// closing stops it and committerDone is closed when it has stopped.
+	reqs          chan *enqueueReq
+	closing       chan struct{}
+	committerDone chan struct{}
+	closeOnce     sync.Once
+
 	mu      sync.Mutex
 	started bool
 	unlock  func()
@@ -198,6 +212,7 @@ func Open(ctx context.Context, opts Options) (*Queue, error) {
 			return nil, fmt.Errorf("queue: register depth collector: %w", err)
 		}
 	}
+	q.startCommitter()
 	return q, nil
 }
 
@@ -332,8 +347,10 @@ func (q *Queue) Shutdown(ctx context.Context) error {
 	return nil
 }
 
-// Close releases the database. Call it after Shutdown.
+// Close waits for the Enqueue batch being committed, if any, and releases
+// the database. Call it after Shutdown; Enqueue fails after Close.
 func (q *Queue) Close() error {
+	q.stopCommitter()
 	q.be.close()
 	return nil
 }
@@ -342,6 +359,11 @@ func (q *Queue) Close() error {
 // already queued (same kind, repo, PR and head) is skipped. Enqueueing a
 // review cancels, in the same transaction, queued jobs of the same PR for
 // other heads that were enqueued before it.
+//
+// Concurrent calls share one transaction (group commit, see intake.go):
+// each returns after the commit of the transaction that holds its jobs. If
+// ctx ends first, Enqueue returns ctx's error and the jobs may or may not
+// be committed.
 func (q *Queue) Enqueue(ctx context.Context, jobs ...reviewer.Job) error {
 	jobs = dedupe(jobs)
 	if len(jobs) == 0 {
@@ -356,45 +378,32 @@ func (q *Queue) Enqueue(ctx context.Context, jobs ...reviewer.Job) error {
 		}
 		params[i] = p
 	}
-	var res []*rivertype.JobInsertResult
-	var cancelled []cancelledJob
-	err := q.be.inTx(ctx, func(tx txOps) error {
-		var err error
-		cancelled = cancelled[:0]
-		if res, err = tx.insertMany(params); err != nil {
+	req := &enqueueReq{jobs: jobs, params: params, done: make(chan error, 1)}
+	select {
+	case q.reqs <- req:
+	case <-q.closing:
+		return errClosed
+	case <-ctx.Done():
+		return fmt.Errorf("queue: enqueue: %w", ctx.Err())
+	}
+	select {
+	case err := <-req.done:
+		if err != nil {
 			return err
 		}
-		for i, r := range res {
-			if params[i].Args.Kind() != KindReviewPR || r.UniqueSkippedAsDuplicate {
-				continue
-			}
-			c, err := q.coalesce(tx, jobs[i], r.Job.ID)
-			if err != nil {
-				return err
-			}
-			cancelled = append(cancelled, c...)
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("queue: enqueue: %w", err)
+	case <-ctx.Done():
+		return fmt.Errorf("queue: enqueue: %w (the jobs may have been committed)", ctx.Err())
 	}
-	q.remember(params, res)
-	for i, r := range res {
+	for i, r := range req.res {
 		j := jobs[i]
 		kind := params[i].Args.Kind()
 		result := "inserted"
-		if r.UniqueSkippedAsDuplicate {
+		if req.dup[i] {
 			result = "duplicate"
 		}
 		q.metrics.Enqueued.WithLabelValues(kind, result).Inc()
 		q.log.Debug("enqueue", "result", result, "kind", kind, "repo", j.Repo, "pr", j.PR, "head_sha", j.HeadSHA,
 			"job_id", r.Job.ID, "reason", j.Reason)
-	}
-	for _, c := range cancelled {
-		q.metrics.Coalesced.Inc()
-		q.log.Info("cancelled job for an older head", "repo", c.Repo, "pr", c.PR, "head_sha", c.HeadSHA,
-			"job_id", c.ID, "newer_head_sha", c.Newer)
 	}
 	return nil
 }
@@ -436,13 +445,28 @@ func (q *Queue) remember(params []river.InsertManyParams, res []*rivertype.JobIn
 }
 
 // coalesce cancels the jobs of j's PR for other heads that were enqueued
-// before newID and have not started. When this process enqueued the PR's
-// previous review itself, only that job is looked at (a primary-key read);
-// otherwise the PR's queued jobs are searched. Jobs another process
-// enqueued in between are not cancelled: they run and find the head moved.
-func (q *Queue) coalesce(tx txOps, j reviewer.Job, newID int64) ([]cancelledJob, error) {
+// before newID and have not started, and records newID as the PR's latest
+// job in inBatch. When the PR's previous review is in inBatch (inserted
+// earlier in this transaction, so still queued), it is cancelled without a
+// read. When this process enqueued it in an earlier transaction, only that
+// job is looked at (a primary-key read). Otherwise the PR's queued jobs are
+// searched. Jobs another process enqueued in between are not cancelled:
+// they run and find the head moved.
+func (q *Queue) coalesce(tx txOps, inBatch map[string]latestJob, j reviewer.Job, newID int64) ([]cancelledJob, error) {
+	tag := prTag(j.Repo, j.PR)
+	prev, inTx := inBatch[tag]
+	inBatch[tag] = latestJob{ID: newID, Head: j.HeadSHA}
+	if inTx {
+		if prev.Head == j.HeadSHA {
+			return nil, nil
+		}
+		if err := tx.cancel(prev.ID); err != nil {
+			return nil, fmt.Errorf("coalesce: cancel job %d: %w", prev.ID, err)
+		}
+		return []cancelledJob{{ID: prev.ID, Repo: j.Repo, PR: j.PR, HeadSHA: prev.Head, Newer: j.HeadSHA}}, nil
+	}
 	q.latestMu.Lock()
-	l, known := q.latest[prTag(j.Repo, j.PR)]
+	l, known := q.latest[tag]
 	q.latestMu.Unlock()
 	if known {
 		if l.ID >= newID || l.Head == j.HeadSHA {
