@@ -3,6 +3,7 @@ package llm
 import (
 	"context"
 	"fmt"
+	"path"
 	"regexp"
 	"strings"
 
@@ -24,6 +25,10 @@ type injectionPattern struct {
 	// ("AI", "LLM", "bot", "you must"), so that a human's "please approve
 	// this PR" is not flagged.
 	needsAddressee bool
+	// prTextOnly means the pattern counts in the PR title and body only:
+	// code that works with models legitimately contains an empty findings
+	// object or the words "system prompt".
+	prTextOnly bool
 }
 
 // injectionPatterns run on lower-cased text with whitespace collapsed.
@@ -32,8 +37,9 @@ var injectionPatterns = []injectionPattern{
 	{re: regexp.MustCompile(`\b(approve|lgtm|accept|merge)\b[^.\n]{0,30}\b(this|the)\b[^.\n]{0,12}\b(pr|pull request|change|changes|merge request|diff|code|patch)\b`), needsAddressee: true},
 	{re: regexp.MustCompile(`\b(must|should|will|shall)\b[^.\n]{0,10}\b(approve|lgtm)\b`), needsAddressee: true},
 	{re: regexp.MustCompile(`\b(do not|don't|never)\b[^.\n]{0,10}\b(report|flag|mention|comment on|review)\b[^.\n]{0,40}\b(issues?|findings?|problems?|bugs?|vulnerabilit\w*|this)\b`), needsAddressee: true},
-	{re: regexp.MustCompile(`<\|im_start\|>|<\|im_end\|>|\[/?inst\]|<</?sys>>|</?(system|assistant)>|\bnew instructions\s*:|\bsystem prompt\b`)},
-	{re: regexp.MustCompile(`"findings"\s*:\s*\[\s*\]`)},
+	{re: regexp.MustCompile(`<\|im_start\|>|<\|im_end\|>|\[/?inst\]|<</?sys>>|</?(system|assistant)>|\bnew instructions\s*:`)},
+	{re: regexp.MustCompile(`\bsystem prompt\b`), prTextOnly: true},
+	{re: regexp.MustCompile(`"findings"\s*:\s*\[\s*\]`), prTextOnly: true},
 	{re: regexp.MustCompile(`\byou are (now )?(an?|the|my)\b[^.\n]{0,30}\b(assistant|reviewer|ai|model|bot)\b`)},
 }
 
@@ -47,13 +53,17 @@ func normalize(s string) string {
 	return strings.Join(strings.Fields(strings.ToLower(zeroWidth.Replace(s))), " ")
 }
 
-// detectInjection returns the first matched phrase in line, or "".
-func detectInjection(line string) string {
+// detectInjection returns the first matched phrase in line, or "". prText
+// says whether the line is PR text (title or body) rather than file content.
+func detectInjection(line string, prText bool) string {
 	n := normalize(line)
 	if n == "" {
 		return ""
 	}
 	for _, p := range injectionPatterns {
+		if p.prTextOnly && !prText {
+			continue
+		}
 		m := p.re.FindString(n)
 		if m == "" {
 			continue
@@ -93,7 +103,7 @@ func runInjection(ctx context.Context, pass *axes.Pass) error {
 	}
 	for _, part := range []struct{ name, text string }{{"title", pass.PR.Title}, {"body", pass.PR.Body}} {
 		for _, l := range strings.Split(part.text, "\n") {
-			if m := detectInjection(l); m != "" {
+			if m := detectInjection(l, true); m != "" {
 				report(axes.Finding{Message: fmt.Sprintf("The PR %s tries to instruct an automated reviewer (%q). It is treated as data and changes nothing; check the PR's intent.", part.name, m)})
 				break
 			}
@@ -106,9 +116,15 @@ func runInjection(ctx context.Context, pass *axes.Pass) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		// Test files and fixtures quote injection phrases on purpose (to
+		// test a reviewer like this one): still shown, as a note.
+		sev := axes.Severity("")
+		if isFixture(fd.NewPath) {
+			sev = axes.SeverityInfo
+		}
 		for _, al := range addedLines(fd) {
-			if m := detectInjection(al.text); m != "" {
-				report(axes.Finding{Path: fd.NewPath, Line: al.n,
+			if m := detectInjection(al.text, false); m != "" {
+				report(axes.Finding{Path: fd.NewPath, Line: al.n, Severity: sev,
 					Message: fmt.Sprintf("This line tries to instruct an automated reviewer (%q). It is treated as data and changes nothing; check why it is here.", m)})
 			}
 		}
@@ -117,6 +133,21 @@ func runInjection(ctx context.Context, pass *axes.Pass) error {
 		pass.Note(fmt.Sprintf("%s: %d more prompt-injection phrases were not reported.", PromptInjectionRule, n-maxInjectionFindings))
 	}
 	return nil
+}
+
+// isFixture reports whether p is a test file or test data.
+func isFixture(p string) bool {
+	base := path.Base(p)
+	if strings.HasSuffix(base, ".txtar") || strings.Contains(base, "_test.") || strings.Contains(base, ".test.") || strings.Contains(base, ".spec.") || strings.HasPrefix(base, "test_") {
+		return true
+	}
+	for _, dir := range strings.Split(path.Dir(p), "/") {
+		switch dir {
+		case "testdata", "fixtures", "__tests__", "test", "tests":
+			return true
+		}
+	}
+	return false
 }
 
 type numberedLine struct {

@@ -95,7 +95,8 @@ func fixturePath(p string) bool {
 	lp := strings.ToLower(p)
 	return strings.HasSuffix(lp, "_test.go") || strings.Contains("/"+lp, "/testdata/") || strings.Contains("/"+lp, "/fixtures/") ||
 		strings.Contains(lp, ".test.") || strings.Contains(lp, ".spec.") || strings.Contains("/"+lp, "/test/") || strings.Contains("/"+lp, "/tests/") ||
-		strings.HasPrefix(path.Base(lp), "test_") || strings.Contains(lp, "example")
+		strings.HasPrefix(path.Base(lp), "test_") || strings.Contains(lp, "example") ||
+		strings.HasSuffix(lp, ".txtar") // test archives (golang.org/x/tools/txtar)
 }
 
 type secretHit struct {

@@ -8,6 +8,7 @@ import (
 	"path"
 	"regexp"
 	"strings"
+	"unicode"
 
 	"github.com/fiveaxis/fiveaxis/axes"
 )
@@ -300,7 +301,7 @@ func (s *sqlScan) sprintfTaint(args []ast.Expr) *taint {
 	if !ok {
 		return nil
 	}
-	isSQL := sqlLike.MatchString(format)
+	isSQL := sqlLike.MatchString(format) && startsLikeSQL(format)
 	verbs := verbRE.FindAllStringIndex(format, -1)
 	argi := 1
 	var res *taint
@@ -337,6 +338,32 @@ func (s *sqlScan) sprintfTaint(args []ast.Expr) *taint {
 	return res
 }
 
+// sqlStart lists the words a SQL statement, or a fragment appended to one,
+// starts with.
+var sqlStart = map[string]bool{
+	"select": true, "insert": true, "update": true, "delete": true, "with": true, "where": true,
+	"and": true, "or": true, "order": true, "group": true, "limit": true, "offset": true,
+	"having": true, "join": true, "left": true, "right": true, "inner": true, "outer": true,
+	"cross": true, "from": true, "values": true, "set": true, "create": true, "drop": true,
+	"alter": true, "truncate": true, "replace": true, "merge": true, "upsert": true,
+	"returning": true, "on": true, "union": true, "exec": true, "execute": true, "call": true,
+	"not": true, "in": true, "like": true, "ilike": true, "between": true, "is": true,
+}
+
+// startsLikeSQL reports whether text (a format or the literal parts of a
+// concatenation) reads as SQL from its start, skipping leading format verbs,
+// spaces and punctuation: "SELECT … %s", " WHERE name = '%s'", "%s ORDER
+// BY %s". Prose that merely mentions SQL ("%s runs once per item; use a JOIN
+// or WHERE id = ANY($1)") does not.
+func startsLikeSQL(text string) bool {
+	rest := strings.TrimLeft(verbRE.ReplaceAllString(text, " "), " \t\r\n(,.;'\"`")
+	word := rest
+	if i := strings.IndexFunc(rest, func(r rune) bool { return !unicode.IsLetter(r) }); i >= 0 {
+		word = rest[:i]
+	}
+	return sqlStart[strings.ToLower(word)]
+}
+
 // concatTaint checks a + concatenation.
 func (s *sqlScan) concatTaint(t *ast.BinaryExpr) *taint {
 	if t.Op != token.ADD {
@@ -350,7 +377,7 @@ func (s *sqlScan) concatTaint(t *ast.BinaryExpr) *taint {
 		}
 	}
 	full := text.String()
-	isSQL := sqlLike.MatchString(full)
+	isSQL := sqlLike.MatchString(full) && (startsLikeSQL(full) || s.sqlVars[identName(ops[0])])
 	var res *taint
 	before := ""
 	for _, op := range ops {
