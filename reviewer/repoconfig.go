@@ -54,6 +54,7 @@ func ParseRepoConfig(data []byte) (*RepoConfig, error) {
 		return nil, fmt.Errorf("%s: %w", RepoConfigPath, err)
 	}
 	var root yaml.Node
+	// The same bytes decoded above; the node tree only supplies line numbers.
 	_ = yaml.Unmarshal(data, &root)
 	line := func(key string) int { return keyLine(&root, key) }
 	for rule, sev := range c.Severity {
