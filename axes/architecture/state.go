@@ -138,6 +138,9 @@ func stateKind(typ, val ast.Expr) string {
 }
 
 func typeKind(typ ast.Expr) string {
+	if syncType(typ) {
+		return "" // sync.Pool, sync.Map, atomic values: made for shared use
+	}
 	switch t := typ.(type) {
 	case *ast.StarExpr:
 		if n := typeName(t.X); n != "" && handleType.MatchString(n) {
@@ -156,6 +159,20 @@ func typeKind(typ ast.Expr) string {
 		}
 	}
 	return ""
+}
+
+// syncType reports whether typ (or what it points to) comes from package
+// sync or sync/atomic.
+func syncType(typ ast.Expr) bool {
+	if st, ok := typ.(*ast.StarExpr); ok {
+		typ = st.X
+	}
+	sel, ok := typ.(*ast.SelectorExpr)
+	if !ok {
+		return false
+	}
+	pkg, ok := sel.X.(*ast.Ident)
+	return ok && (pkg.Name == "sync" || pkg.Name == "atomic")
 }
 
 func typeName(e ast.Expr) string {

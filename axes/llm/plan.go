@@ -266,15 +266,6 @@ func (p *plan) build(ctx context.Context, r *Reviewer, in *axes.Input) {
 	p.coverage = b.String()
 }
 
-func contains(as []axes.Axis, a axes.Axis) bool {
-	for _, x := range as {
-		if x == a {
-			return true
-		}
-	}
-	return false
-}
-
 // chunkFile formats and redacts a file's hunks, one chunk per hunk; a hunk
 // larger than maxTokens is cut into parts at line boundaries, each
 // repeating the hunk header.

@@ -62,15 +62,3 @@ func identName(e ast.Expr) string {
 	}
 	return ""
 }
-
-// mentionsIdent reports whether n refers to the identifier name.
-func mentionsIdent(n ast.Node, name string) bool {
-	found := false
-	ast.Inspect(n, func(x ast.Node) bool {
-		if id, ok := x.(*ast.Ident); ok && id.Name == name {
-			found = true
-		}
-		return !found
-	})
-	return found
-}

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 shared="${FIVEAXIS_SHARED:-$(pwd)/../shared}"
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+trap 'rm -rf "${tmp:?}"' EXIT
 go build -o "$tmp/fiveaxis" ./cmd/fiveaxis
 (cd "$shared/bench/quality/scorer" && go build -o "$tmp/qualityscore" .)
 cmd="$tmp/fiveaxis review --repo {repo} --base main --head pr --format json --no-llm"
