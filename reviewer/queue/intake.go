@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -175,7 +176,7 @@ func (q *Queue) commitTx(batch []*enqueueReq) error {
 			}
 			cancelled = append(cancelled, c...)
 		}
-		return nil
+		return cancelInOrder(tx, cancelled)
 	})
 	if err != nil {
 		return fmt.Errorf("queue: enqueue: %w", err)
@@ -195,6 +196,36 @@ func (q *Queue) commitTx(batch []*enqueueReq) error {
 		q.metrics.Coalesced.Inc()
 		q.log.Info("cancelled job for an older head", "repo", c.Repo, "pr", c.PR, "head_sha", c.HeadSHA,
 			"job_id", c.ID, "newer_head_sha", c.Newer)
+	}
+	return nil
+}
+
+// cancelInOrder cancels the jobs coalescing found. Jobs of earlier
+// transactions are cancelled in the order in which River's scheduler locks
+// due jobs (priority, scheduled_at, id), so that on PostgreSQL a batch that
+// cancels several of them cannot deadlock with the scheduler. Jobs inserted
+// by this transaction are invisible to others and go last.
+func cancelInOrder(tx txOps, jobs []cancelledJob) error {
+	slices.SortStableFunc(jobs, func(a, b cancelledJob) int {
+		switch {
+		case a.committed != b.committed:
+			if a.committed {
+				return -1
+			}
+			return 1
+		case !a.committed:
+			return 0
+		case a.priority != b.priority:
+			return a.priority - b.priority
+		case !a.scheduledAt.Equal(b.scheduledAt):
+			return a.scheduledAt.Compare(b.scheduledAt)
+		}
+		return int(a.ID - b.ID)
+	})
+	for _, c := range jobs {
+		if err := tx.cancel(c.ID); err != nil {
+			return fmt.Errorf("coalesce: cancel job %d: %w", c.ID, err)
+		}
 	}
 	return nil
 }

@@ -408,12 +408,19 @@ func (q *Queue) Enqueue(ctx context.Context, jobs ...reviewer.Job) error {
 	return nil
 }
 
-// cancelledJob is a job that coalescing cancelled.
+// cancelledJob is a job that coalescing cancels.
 type cancelledJob struct {
 	ID             int64
 	Repo           string
 	PR             int64
 	HeadSHA, Newer string
+
+	// committed is set for a job of an earlier transaction, which other
+	// transactions (River's scheduler) may lock; priority and scheduledAt
+	// order the cancels of those (see cancelInOrder).
+	committed   bool
+	priority    int
+	scheduledAt time.Time
 }
 
 // latestJob is the last review job of a PR that this process enqueued.
@@ -444,14 +451,15 @@ func (q *Queue) remember(params []river.InsertManyParams, res []*rivertype.JobIn
 	}
 }
 
-// coalesce cancels the jobs of j's PR for other heads that were enqueued
-// before newID and have not started, and records newID as the PR's latest
-// job in inBatch. When the PR's previous review is in inBatch (inserted
-// earlier in this transaction, so still queued), it is cancelled without a
-// read. When this process enqueued it in an earlier transaction, only that
-// job is looked at (a primary-key read). Otherwise the PR's queued jobs are
-// searched. Jobs another process enqueued in between are not cancelled:
-// they run and find the head moved.
+// coalesce returns the jobs of j's PR for other heads that were enqueued
+// before newID and have not started, which the caller cancels (see
+// cancelInOrder), and records newID as the PR's latest job in inBatch. When
+// the PR's previous review is in inBatch (inserted earlier in this
+// transaction, so still queued), it needs no read. When this process
+// enqueued it in an earlier transaction, only that job is looked at (a
+// primary-key read). Otherwise the PR's queued jobs are searched. Jobs
+// another process enqueued in between are not cancelled: they run and find
+// the head moved.
 func (q *Queue) coalesce(tx txOps, inBatch map[string]latestJob, j reviewer.Job, newID int64) ([]cancelledJob, error) {
 	tag := prTag(j.Repo, j.PR)
 	prev, inTx := inBatch[tag]
@@ -459,9 +467,6 @@ func (q *Queue) coalesce(tx txOps, inBatch map[string]latestJob, j reviewer.Job,
 	if inTx {
 		if prev.Head == j.HeadSHA {
 			return nil, nil
-		}
-		if err := tx.cancel(prev.ID); err != nil {
-			return nil, fmt.Errorf("coalesce: cancel job %d: %w", prev.ID, err)
 		}
 		return []cancelledJob{{ID: prev.ID, Repo: j.Repo, PR: j.PR, HeadSHA: prev.Head, Newer: j.HeadSHA}}, nil
 	}
@@ -484,10 +489,8 @@ func (q *Queue) coalesce(tx txOps, inBatch map[string]latestJob, j reviewer.Job,
 		default:
 			return nil, nil
 		}
-		if err := tx.cancel(row.ID); err != nil {
-			return nil, fmt.Errorf("coalesce: cancel job %d: %w", row.ID, err)
-		}
-		return []cancelledJob{{ID: row.ID, Repo: j.Repo, PR: j.PR, HeadSHA: l.Head, Newer: j.HeadSHA}}, nil
+		return []cancelledJob{{ID: row.ID, Repo: j.Repo, PR: j.PR, HeadSHA: l.Head, Newer: j.HeadSHA,
+			priority: row.Priority, scheduledAt: row.ScheduledAt, committed: true}}, nil
 	}
 	params := river.NewJobListParams().
 		Kinds(KindReviewPR, KindRebaseCheck).
@@ -514,10 +517,8 @@ func (q *Queue) coalesce(tx txOps, inBatch map[string]latestJob, j reviewer.Job,
 		if a.Repo != j.Repo || a.PR != j.PR || a.HeadSHA == j.HeadSHA {
 			continue
 		}
-		if err := tx.cancel(row.ID); err != nil {
-			return nil, fmt.Errorf("coalesce: cancel job %d: %w", row.ID, err)
-		}
-		out = append(out, cancelledJob{ID: row.ID, Repo: a.Repo, PR: a.PR, HeadSHA: a.HeadSHA, Newer: j.HeadSHA})
+		out = append(out, cancelledJob{ID: row.ID, Repo: a.Repo, PR: a.PR, HeadSHA: a.HeadSHA, Newer: j.HeadSHA,
+			priority: row.Priority, scheduledAt: row.ScheduledAt, committed: true})
 	}
 	return out, nil
 }
