@@ -1,6 +1,7 @@
 package axes
 
 import (
+	"bytes"
 	"go/ast"
 	"go/token"
 	"path"
@@ -235,4 +236,29 @@ func readTree(t Tree, path string) []byte {
 		return nil
 	}
 	return b
+}
+
+// LineText returns line n (1-based) of the file's source, without its
+// newline, or "" when there is no such line.
+func (g *GoFile) LineText(n int) string {
+	if n < 1 {
+		return ""
+	}
+	src := g.Src
+	for i := 1; i < n; i++ {
+		j := bytes.IndexByte(src, '\n')
+		if j < 0 {
+			return ""
+		}
+		src = src[j+1:]
+	}
+	if j := bytes.IndexByte(src, '\n'); j >= 0 {
+		src = src[:j]
+	}
+	return string(src)
+}
+
+// Indent returns the leading spaces and tabs of line.
+func Indent(line string) string {
+	return line[:len(line)-len(strings.TrimLeft(line, " \t"))]
 }

@@ -138,15 +138,43 @@ func runLostCancel(ctx context.Context, pass *axes.Pass) error {
 					lost = !usedOutside(fd.Body, id)
 				}
 				if lost {
-					pass.Report(axes.Finding{Path: g.Path, Line: g.Line(as.Pos()), EndLine: g.Line(as.End() - 1),
+					line := g.Line(as.Pos())
+					pass.Report(axes.Finding{Path: g.Path, Line: line, EndLine: g.Line(as.End() - 1),
 						Message: "The cancel function is discarded or never called, so the derived context and its " +
-							"timer leak until the parent ends; keep it and defer cancel() right after this line."})
+							"timer leak until the parent ends; keep it and defer cancel() right after this line.",
+						Suggestion: cancelSuggestion(g, fd, as, id)})
 				}
 				return true
 			})
 		}
 	}
 	return nil
+}
+
+// cancelSuggestion rewrites a one-line `ctx, _ := context.WithX(...)` to keep
+// the cancel func and defer it, when the name cancel is free in the
+// function; otherwise it returns "" (no mechanical fix).
+func cancelSuggestion(g *axes.GoFile, fd *ast.FuncDecl, as *ast.AssignStmt, id *ast.Ident) string {
+	line := g.Line(as.Pos())
+	if id.Name != "_" || line != g.Line(as.End()-1) {
+		return ""
+	}
+	taken := false
+	ast.Inspect(fd, func(n ast.Node) bool {
+		if x, ok := n.(*ast.Ident); ok && x.Name == "cancel" {
+			taken = true
+		}
+		return !taken
+	})
+	if taken {
+		return ""
+	}
+	text := g.LineText(line)
+	col := g.Fset.Position(id.Pos()).Column - 1 // byte offset of the _
+	if col < 0 || col >= len(text) || text[col] != '_' {
+		return ""
+	}
+	return text[:col] + "cancel" + text[col+1:] + "\n" + axes.Indent(text) + "defer cancel()"
 }
 
 // usedOutside reports whether the identifier named like def is mentioned in

@@ -128,10 +128,27 @@ func runUnsafeRm(ctx context.Context, pass *axes.Pass) error {
 			if quoted {
 				msg = "rm -rf \"$" + m[5] + "\"" + rest + " deletes from the root when the variable is empty; fail on empty values with \"${" + m[5] + ":?}\"" + rest + "."
 			}
-			pass.Report(axes.Finding{Path: p, Line: n, Message: msg})
+			pass.Report(axes.Finding{Path: p, Line: n, Message: msg, Suggestion: rmSuggestion(line)})
 			return
 		}
 	})
+}
+
+// rmSuggestion rewrites the first unguarded variable of an rm -rf on line to
+// "${NAME:?}", which makes the shell fail instead of deleting from the root
+// when the variable is empty. It returns "" when the line is not simple.
+func rmSuggestion(line string) string {
+	code := uncomment(line)
+	if !strings.HasPrefix(line, code) {
+		return ""
+	}
+	m := rmVar.FindStringSubmatchIndex(code)
+	if m == nil || m[6] < 0 || m[15] < 0 {
+		return ""
+	}
+	name := code[m[10]:m[11]]
+	start, end := m[6], m[15] // from the opening quote (if any) to the closing one
+	return line[:start] + `"${` + name + `:?}"` + line[end:]
 }
 
 func runDockerRoot(ctx context.Context, pass *axes.Pass) error {
