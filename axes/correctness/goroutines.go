@@ -237,7 +237,7 @@ func unjoinedStarters(pass *axes.Pass, dir string) map[string]starter {
 	for _, g := range pass.PackageFiles(dir) {
 		imports := g.Imports()
 		for _, fd := range funcDecls(g.AST) {
-			if fd.Recv != nil || isTestFunc(imports, fd) || fd.Name.Name == "main" || fd.Name.Name == "init" {
+			if isTestFunc(imports, fd) || fd.Name.Name == "main" || fd.Name.Name == "init" {
 				continue
 			}
 			chans := chanVars(fd)
@@ -253,7 +253,11 @@ func unjoinedStarters(pass *axes.Pass, dir string) map[string]starter {
 				return false
 			})
 			if starts {
-				out[fd.Name.Name] = starter{returns: resultCount(fd.Type) > 0}
+				key := fd.Name.Name
+				if fd.Recv != nil {
+					key = "." + key // a method: s.Start() starting go s.loop()
+				}
+				out[key] = starter{returns: resultCount(fd.Type) > 0}
 			}
 		}
 	}
@@ -280,6 +284,7 @@ func runTestGoroutineNotJoined(ctx context.Context, pass *axes.Pass) error {
 			}
 			chans := chanVars(fd)
 			closures := closureVars(fd.Body)
+			params := paramNames(fd)
 			ast.Inspect(fd.Body, func(n ast.Node) bool {
 				switch n := n.(type) {
 				case *ast.GoStmt:
@@ -307,18 +312,22 @@ func runTestGoroutineNotJoined(ctx context.Context, pass *axes.Pass) error {
 					if call == nil {
 						return true
 					}
-					id, ok := call.Fun.(*ast.Ident)
-					if !ok {
+					key, recv, name := starterKey(call, imports, params)
+					if key == "" {
 						return true
 					}
 					dir := path.Dir(g.Path)
 					if starters[dir] == nil {
 						starters[dir] = unjoinedStarters(pass, dir)
 					}
-					if _, ok := starters[dir][id.Name]; !ok {
+					if _, ok := starters[dir][key]; !ok {
 						return true
 					}
 					gi := goInfo{refs: map[string]bool{}, signals: map[string]bool{}}
+					if recv != "" {
+						// b.Start(): b.Stop(), t.Cleanup(b.Close) and the like join it.
+						gi.refs[recv] = true
+					}
 					if as, ok := n.(*ast.AssignStmt); ok {
 						for _, l := range as.Lhs {
 							if lid, ok := l.(*ast.Ident); ok && lid.Name != "_" {
@@ -330,7 +339,7 @@ func runTestGoroutineNotJoined(ctx context.Context, pass *axes.Pass) error {
 					if !joinedAfter(fd.Body, n, gi, chans) {
 						a, b := g.Span(n)
 						pass.Report(axes.Finding{Path: g.Path, Line: a, EndLine: b, Severity: axes.SeverityWarning,
-							Message: id.Name + " starts a goroutine that nothing waits for, so it can outlive " +
+							Message: name + " starts a goroutine that nothing waits for, so it can outlive " +
 								fd.Name.Name + " and interfere with later tests; give it a way to stop and wait " +
 								"for it (for example with t.Cleanup)."})
 					}
@@ -340,6 +349,46 @@ func runTestGoroutineNotJoined(ctx context.Context, pass *axes.Pass) error {
 		}
 	}
 	return nil
+}
+
+// starterKey returns the key under which unjoinedStarters records what call
+// calls ("Name" for a package function, ".Name" for a method called on a
+// local variable), the receiver variable and a name for messages; key is ""
+// for calls that cannot be a starter of the package (package-qualified
+// calls, methods of the test's own parameters such as t.Run).
+func starterKey(call *ast.CallExpr, imports map[string]string, params map[string]bool) (key, recv, name string) {
+	switch f := call.Fun.(type) {
+	case *ast.Ident:
+		return f.Name, "", f.Name
+	case *ast.SelectorExpr:
+		id, ok := f.X.(*ast.Ident)
+		if !ok || imports[id.Name] != "" || params[id.Name] {
+			return "", "", ""
+		}
+		return "." + f.Sel.Name, id.Name, id.Name + "." + f.Sel.Name
+	}
+	return "", "", ""
+}
+
+// paramNames returns the names of the parameters of fd and of the function
+// literals in it (t in t.Run("x", func(t *testing.T) {...})).
+func paramNames(fd *ast.FuncDecl) map[string]bool {
+	m := map[string]bool{}
+	add := func(ft *ast.FuncType) {
+		for _, f := range ft.Params.List {
+			for _, n := range f.Names {
+				m[n.Name] = true
+			}
+		}
+	}
+	add(fd.Type)
+	ast.Inspect(fd.Body, func(n ast.Node) bool {
+		if lit, ok := n.(*ast.FuncLit); ok {
+			add(lit.Type)
+		}
+		return true
+	})
+	return m
 }
 
 // stmtCall returns the call of an expression statement or of the single

@@ -76,10 +76,14 @@ type sqlScan struct {
 	sqlVars map[string]bool   // variables holding constant SQL text
 	locals  map[string]bool   // variables holding constant text
 	done    map[*taint]bool
+	// allow holds maps whose values are all constant strings: a value
+	// looked up in one is picked from a fixed allow-list.
+	allow map[string]bool
 }
 
 func runSQLInjection(ctx context.Context, pass *axes.Pass) error {
 	consts := map[string]map[string]bool{} // package constants by dir|package
+	allow := map[string]map[string]bool{}  // allow-list maps by dir|package
 	for _, g := range pass.ChangedGoFiles(false) {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -88,9 +92,16 @@ func runSQLInjection(ctx context.Context, pass *axes.Pass) error {
 		if consts[key] == nil {
 			consts[key] = pass.PackageConsts(g)
 		}
+		if allow[key] == nil {
+			allow[key] = allowListMaps(pass, g)
+		}
 		s := &sqlScan{pass: pass, g: g, imports: g.Imports(), consts: consts[key]}
 		axes.FuncBodies(g.AST, func(_ *ast.FuncDecl, body *ast.BlockStmt) {
 			s.vars, s.sqlVars, s.done, s.locals = map[string]*taint{}, map[string]bool{}, map[*taint]bool{}, map[string]bool{}
+			s.allow = map[string]bool{}
+			for k := range allow[key] {
+				s.allow[k] = true
+			}
 			s.scan(body)
 			// Quoted interpolation is reported even when the sink is not
 			// in sight (a helper that returns the statement).
@@ -108,8 +119,19 @@ func (s *sqlScan) scan(body ast.Node) {
 	ast.Inspect(body, func(n ast.Node) bool {
 		switch st := n.(type) {
 		case *ast.AssignStmt:
+			// col, ok := columns[key]: a value picked from an allow-list
+			if len(st.Lhs) == 2 && len(st.Rhs) == 1 {
+				if id, ok := st.Lhs[0].(*ast.Ident); ok && s.allowLookup(st.Rhs[0]) {
+					s.locals[id.Name] = true
+				}
+			}
 			if len(st.Lhs) != len(st.Rhs) {
 				return true
+			}
+			for i, lhs := range st.Lhs {
+				if id, ok := lhs.(*ast.Ident); ok && constStringMap(st.Rhs[i]) {
+					s.allow[id.Name] = true
+				}
 			}
 			for i, lhs := range st.Lhs {
 				id, ok := lhs.(*ast.Ident)
@@ -271,8 +293,72 @@ func (s *sqlScan) safeValue(e ast.Expr) bool {
 	case *ast.Ident:
 		n := strings.ToLower(t.Name)
 		return strings.Contains(n, "placeholder") || s.sqlVars[t.Name]
+	case *ast.IndexExpr:
+		return s.allowLookup(t)
 	}
 	return false
+}
+
+// allowLookup reports whether e looks a value up in an allow-list map.
+func (s *sqlScan) allowLookup(e ast.Expr) bool {
+	ix, ok := ast.Unparen(e).(*ast.IndexExpr)
+	if !ok {
+		return false
+	}
+	id, ok := ix.X.(*ast.Ident)
+	return ok && s.allow[id.Name]
+}
+
+// allowListMaps returns the package-level variables of g's package that are
+// map literals whose values are all string literals (allow-lists of
+// identifiers such as sortable columns).
+func allowListMaps(pass *axes.Pass, g *axes.GoFile) map[string]bool {
+	m := map[string]bool{}
+	add := func(f *ast.File) {
+		for _, d := range f.Decls {
+			gd, ok := d.(*ast.GenDecl)
+			if !ok || gd.Tok != token.VAR {
+				continue
+			}
+			for _, sp := range gd.Specs {
+				vs := sp.(*ast.ValueSpec)
+				for i, id := range vs.Names {
+					if i < len(vs.Values) && constStringMap(vs.Values[i]) {
+						m[id.Name] = true
+					}
+				}
+			}
+		}
+	}
+	add(g.AST)
+	for _, f := range pass.PackageFiles(path.Dir(g.Path)) {
+		if f.Path != g.Path && f.AST.Name.Name == g.AST.Name.Name {
+			add(f.AST)
+		}
+	}
+	return m
+}
+
+// constStringMap reports whether e is a non-empty map literal whose values
+// are all string literals.
+func constStringMap(e ast.Expr) bool {
+	cl, ok := e.(*ast.CompositeLit)
+	if !ok || len(cl.Elts) == 0 {
+		return false
+	}
+	if _, isMap := cl.Type.(*ast.MapType); !isMap {
+		return false
+	}
+	for _, el := range cl.Elts {
+		kv, ok := el.(*ast.KeyValueExpr)
+		if !ok {
+			return false
+		}
+		if _, ok := stringLit(kv.Value); !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // taintOf returns the taint of an expression that builds SQL text from
