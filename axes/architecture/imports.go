@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"go/ast"
 	"path"
 	"strconv"
 	"strings"
@@ -16,7 +17,7 @@ import (
 // one.
 var ImportDirection = &axes.Checker{
 	Name: "architecture/import-direction",
-	Doc: `Lower layers must not import higher ones. A package named like a storage or domain layer (store, storage, repository, db, model, domain, entity) that imports a transport layer (http, httpapi, api, handler, server, web, transport, cmd, ui, controller) couples persistence to presentation and invites import cycles; a library package must never import a command under cmd/. Repository layer rules (settings "layers") are enforced too.
+	Doc: `Lower layers must not import higher ones. A package named like a storage or domain layer (store, storage, repository, db, model, domain, entity) that imports a transport layer (http, httpapi, api, handler, server, web, transport, grpc, cmd, ui, controller) couples persistence to presentation and invites import cycles, and so does a storage or domain function that takes an *http.Request or http.ResponseWriter (or a web framework's context); a library package must never import a command under cmd/. Repository layer rules (settings "layers") are enforced too.
 
 Only import lines the pull request adds are reported.`,
 	Axis:     axes.Architecture,
@@ -56,6 +57,7 @@ var transportNames = map[string]bool{
 	"server": true, "web": true, "transport": true, "cmd": true, "ui": true,
 	"controller": true, "controllers": true, "rest": true, "router": true, "routers": true,
 	"routes": true, "httpserver": true, "webapi": true, "grpcapi": true, "graphql": true,
+	"grpc": true, "grpcserver": true,
 }
 
 // endpointNames are transport names that always mean request handlers, as
@@ -185,6 +187,9 @@ func runImportDirection(ctx context.Context, pass *axes.Pass) error {
 		}
 		from := relDir(root, dir)
 		fromLayer, fromName := classify(from)
+		if fromLayer == layerLower {
+			transportSignatures(pass, g, from, fromName)
+		}
 		for _, spec := range g.AST.Imports {
 			line := g.Line(spec.Pos())
 			if !pass.IsAdded(g.Path, line) {
@@ -263,4 +268,48 @@ func layerViolation(rules []axes.LayerRule, from, to, imp string, internal bool)
 		}
 	}
 	return "", ""
+}
+
+// transportTypes are request/response types of web frameworks, by import
+// path, that a storage or domain function should not take as parameters.
+var transportTypes = map[string]map[string]bool{
+	"net/http":                    {"Request": true, "ResponseWriter": true},
+	"github.com/gin-gonic/gin":    {"Context": true},
+	"github.com/labstack/echo/v4": {"Context": true},
+	"github.com/gofiber/fiber/v2": {"Ctx": true},
+}
+
+// transportSignatures reports added functions of a storage or domain
+// package that take an HTTP request or response writer: the layer then
+// parses requests itself and cannot be used without the transport.
+func transportSignatures(pass *axes.Pass, g *axes.GoFile, from, fromName string) {
+	imports := g.Imports()
+	for _, d := range g.AST.Decls {
+		fd, ok := d.(*ast.FuncDecl)
+		if !ok || fd.Type.Params == nil {
+			continue
+		}
+		line := g.Line(fd.Pos())
+		if !pass.IsAdded(g.Path, line) {
+			continue
+		}
+		for _, f := range fd.Type.Params.List {
+			t := f.Type
+			if st, ok := t.(*ast.StarExpr); ok {
+				t = st.X
+			}
+			sel, ok := t.(*ast.SelectorExpr)
+			if !ok {
+				continue
+			}
+			pkg, ok := sel.X.(*ast.Ident)
+			if !ok || !transportTypes[imports[pkg.Name]][sel.Sel.Name] {
+				continue
+			}
+			pass.Report(axes.Finding{Path: g.Path, Line: line, Message: fmt.Sprintf(
+				"%s in package %s (the %s layer) takes a %s.%s, so the storage/domain code parses requests itself and cannot be used without the HTTP transport; let the handler parse the request and pass plain values (ctx, ids, filters).",
+				fd.Name.Name, from, fromName, pkg.Name, sel.Sel.Name)})
+			break
+		}
+	}
 }
