@@ -292,7 +292,7 @@ func isErrName(n string) bool {
 // ExitInLibrary reports library code that exits the process.
 var ExitInLibrary = &axes.Checker{
 	Name:     "architecture/exit-in-library",
-	Doc:      `Library code must not exit the process. log.Fatal and os.Exit in a non-main package end the program without running deferred calls or letting the caller recover, log or retry; return an error and let main decide. Command packages (under cmd/, or named cmd or cli) and tests are not reported.`,
+	Doc:      `Library code must not exit the process. log.Fatal and os.Exit in a non-main package (and log.Panic outside Must* functions and functions documented to panic) end the program without running deferred calls or letting the caller recover, log or retry; return an error and let main decide. Command packages (under cmd/, or named cmd or cli) and tests are not reported.`,
 	Axis:     axes.Architecture,
 	Severity: axes.SeverityWarning,
 	Run:      runExitInLibrary,
@@ -316,31 +316,57 @@ func runExitInLibrary(ctx context.Context, pass *axes.Pass) error {
 		if commandPackage(g) || testSupport(g) {
 			continue
 		}
+		// Functions named Must* and functions documented to panic may
+		// call log.Panic; nothing in a library may exit.
+		mayPanic := map[ast.Node]bool{}
+		for _, d := range g.AST.Decls {
+			if fd, ok := d.(*ast.FuncDecl); ok && fd.Body != nil {
+				n := fd.Name.Name
+				if n == "init" || strings.HasPrefix(n, "Must") || strings.HasPrefix(n, "must") ||
+					fd.Doc != nil && strings.Contains(strings.ToLower(fd.Doc.Text()), "panic") {
+					mayPanic[fd.Body] = true
+				}
+			}
+		}
+		panicOK := false
 		ast.Inspect(g.AST, func(n ast.Node) bool {
-			call, ok := n.(*ast.CallExpr)
-			if !ok {
-				return true
+			if mayPanic[n] {
+				panicOK = true
+				ast.Inspect(n, func(m ast.Node) bool { exitCall(pass, g, m, true); return true })
+				panicOK = false
+				return false
 			}
-			p, name := g.PkgFunc(call)
-			what := ""
-			switch {
-			case p == "log" && strings.HasPrefix(name, "Fatal"):
-				what = "log." + name
-			case p == "os" && name == "Exit":
-				what = "os.Exit"
-			default:
-				return true
-			}
-			from, to := g.Span(call)
-			if !pass.AddedIn(g.Path, from, to) {
-				return true
-			}
-			pass.Report(axes.Finding{Path: g.Path, Line: from, EndLine: to, Message: what +
-				" in library code ends the whole program, skipping deferred cleanup and taking the decision away from the caller; return an error and let main decide how to exit."})
+			exitCall(pass, g, n, panicOK)
 			return true
 		})
 	}
 	return nil
+}
+
+// exitCall reports n when it is a call that exits the program (log.Fatal*,
+// os.Exit) or, unless panicOK, panics through log.Panic*.
+func exitCall(pass *axes.Pass, g *axes.GoFile, n ast.Node, panicOK bool) {
+	call, ok := n.(*ast.CallExpr)
+	if !ok {
+		return
+	}
+	p, name := g.PkgFunc(call)
+	msg := ""
+	switch {
+	case p == "log" && strings.HasPrefix(name, "Fatal"):
+		msg = "log." + name + " in library code ends the whole program, skipping deferred cleanup and taking the decision away from the caller; return an error and let main decide how to exit."
+	case p == "os" && name == "Exit":
+		msg = "os.Exit in library code ends the whole program, skipping deferred cleanup and taking the decision away from the caller; return an error and let main decide how to exit."
+	case p == "log" && strings.HasPrefix(name, "Panic") && !panicOK:
+		msg = "log." + name + " in library code panics, which crashes any program that calls it on an ordinary error; return the error (wrapped with context) and let the caller decide."
+	default:
+		return
+	}
+	from, to := g.Span(call)
+	if !pass.AddedIn(g.Path, from, to) {
+		return
+	}
+	pass.Report(axes.Finding{Path: g.Path, Line: from, EndLine: to, Message: msg})
 }
 
 // testSupport reports whether g is test support code (a package or file
