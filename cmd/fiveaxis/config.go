@@ -51,6 +51,9 @@ type ReviewConfig struct {
 	Filter string `yaml:"filter"`
 	// CheckerTimeout limits each checker (default 30s).
 	CheckerTimeout time.Duration `yaml:"checker_timeout"`
+	// DisableAnalyzers turns the type-checked analyzers off (they are on by
+	// default); the AST rules still run.
+	DisableAnalyzers bool `yaml:"disable_analyzers"`
 }
 
 // LLMConfig configures the optional OpenAI-compatible model.

@@ -46,6 +46,8 @@ var options = []option{
 		Doc: "Which findings are kept: `added` (lines the PR added), `diff_context` (also the unchanged lines of the hunks) or `file` (whole changed files)."},
 	{Key: "review.checker_timeout", Default: "30s",
 		Doc: "Time limit of each checker on one review; a checker that runs out is reported as failed and the review is marked incomplete."},
+	{Key: "review.disable_analyzers", Default: "false", Flags: []string{"review --analyzers=false"},
+		Doc: "Turn off the type-checked analyzers (go vet, staticcheck, gosec on the changed packages), for example when the machine has no Go toolchain or module cache; the AST rules still run."},
 	{Key: "llm.url", Flags: []string{"review --llm-url", "serve --llm-url", "worker --llm-url"}, Example: "https://api.openai.com/v1",
 		Doc: "Base URL of an OpenAI-compatible chat API (e.g. `https://api.openai.com/v1`). Empty: the LLM reviewer is off. The key is FIVEAXIS_LLM_API_KEY."},
 	{Key: "llm.model", Flags: []string{"review --llm-model", "serve --llm-model", "worker --llm-model"}, Example: "gpt-4o-mini", Doc: "Model name sent to the API."},

@@ -360,3 +360,33 @@ func TestEveryRuleHasCases(t *testing.T) {
 		}
 	}
 }
+
+func TestAnalyzersFollowConfigAndFlag(t *testing.T) {
+	dir := setupRepo(t, 0)
+	off := filepath.Join(t.TempDir(), "off.yaml")
+	if err := os.WriteFile(off, []byte("review:\n  disable_analyzers: true\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		args []string
+		want bool // the analyzers' coverage note is present
+	}{
+		{"default on", nil, true},
+		{"config off", []string{"--config", off}, false},
+		{"flag wins over config", []string{"--config", off, "--analyzers=true"}, true},
+		{"flag off", []string{"--analyzers=false"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{"review", "--repo", dir, "--base", "main", "--head", "pr", "--format", "json"}, tt.args...)
+			code, out, errOut := runCLI(t, nil, args...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			if got := strings.Contains(out, `"analyzers:`) || strings.Contains(out, "type-checked analyzers skipped"); got != tt.want {
+				t.Errorf("analyzers note present = %v, want %v\n%s", got, tt.want, out)
+			}
+		})
+	}
+}

@@ -182,7 +182,7 @@ embedded SQLite database only one process may run workers.`,
 			defer stop()
 			reg := newRegistry()
 			metrics := queue.NewMetrics(reg)
-			p, err := a.newBotParts(ctx, c, llm, noLLM, log, partsOptions{analyzers: true, metrics: metrics})
+			p, err := a.newBotParts(ctx, c, llm, noLLM, log, partsOptions{analyzers: !c.Review.DisableAnalyzers, metrics: metrics})
 			if err != nil {
 				return err
 			}

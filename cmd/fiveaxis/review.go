@@ -16,18 +16,19 @@ import (
 )
 
 type reviewFlags struct {
-	repo      string
-	base      string
-	head      string
-	format    string
-	noLLM     bool
-	llm       llmFlags
-	maxBehind int
-	filter    string
-	pr        string // OWNER/REPO#N: review a remote PR
-	giteaURL  string
-	post      bool
-	analyzers bool // type-checked analyzers (axes/analyzers)
+	repo         string
+	base         string
+	head         string
+	format       string
+	noLLM        bool
+	llm          llmFlags
+	maxBehind    int
+	filter       string
+	pr           string // OWNER/REPO#N: review a remote PR
+	giteaURL     string
+	post         bool
+	analyzers    bool // type-checked analyzers (axes/analyzers)
+	analyzersSet bool // --analyzers was given (it then wins over the config)
 }
 
 func newReviewCmd(a *app) *cobra.Command {
@@ -46,6 +47,7 @@ Exit status: 0 for approve or comment, 1 for request_changes or needs_rebase,
 2 when the review could not be made.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			f.analyzersSet = cmd.Flags().Changed("analyzers")
 			return a.review(cmd.Context(), f, cmd.Flags().Changed("max-behind"))
 		},
 	}
@@ -87,6 +89,9 @@ func (a *app) review(ctx context.Context, f *reviewFlags, maxBehindSet bool) err
 	}
 	if f.filter != "" {
 		c.Review.Filter = f.filter
+	}
+	if !f.analyzersSet && c.Review.DisableAnalyzers {
+		f.analyzers = false
 	}
 	if f.pr != "" {
 		return a.reviewRemote(ctx, f, c)

@@ -91,7 +91,7 @@ func (a *app) serve(ctx context.Context, f *serveFlags) error {
 	}
 	reg := newRegistry()
 	metrics := queue.NewMetrics(reg)
-	p, err := a.newBotParts(ctx, c, f.llm, f.noLLM, log, partsOptions{analyzers: true, metrics: metrics})
+	p, err := a.newBotParts(ctx, c, f.llm, f.noLLM, log, partsOptions{analyzers: !c.Review.DisableAnalyzers, metrics: metrics})
 	if err != nil {
 		return err
 	}
