@@ -25,6 +25,9 @@ type Tree interface {
 type PullRequest struct {
 	Title string
 	Body  string
+	// Comments are the human comments on the PR, oldest first: data, never
+	// instructions. The bot's own comments are not among them.
+	Comments []string
 }
 
 // LayerRule forbids imports between packages: a package whose import path

@@ -248,6 +248,22 @@ func (b *Bot) Process(ctx context.Context, job Job) (Outcome, error) {
 	return out, err
 }
 
+// prComments reads the human comments on pr when the forge can list them
+// (CommentLister), capped with CapComments. A failure is logged, not
+// returned: the review goes on without the comments.
+func (b *Bot) prComments(ctx context.Context, log *slog.Logger, pr *PRState) []string {
+	l, ok := b.forge.(CommentLister)
+	if !ok {
+		return nil
+	}
+	cs, err := l.PRComments(ctx, pr.Repo, pr.Number)
+	if err != nil {
+		log.Warn("cannot read the PR's comments: reviewing without them", "err", err)
+		return nil
+	}
+	return CapComments(cs)
+}
+
 // run fetches the mirror, reviews and posts, holding the mirror's lock.
 func (b *Bot) run(ctx context.Context, log *slog.Logger, job Job, pr *PRState, earlier []botReview) (Outcome, error) {
 	repo, release, err := b.mirror(ctx, pr)
@@ -262,11 +278,16 @@ func (b *Bot) run(ctx context.Context, log *slog.Logger, job Job, pr *PRState, e
 	if job.Kind == JobRebaseCheck {
 		opts.Checkers = nil // drift only
 	}
+	var comments []string
+	if job.Kind != JobRebaseCheck {
+		comments = b.prComments(ctx, log, pr)
+	}
 	rv, err := Run(ctx, repo, Request{
 		BaseRef: pr.BaseRef, // the PR's own target, never a fixed branch
 		HeadRef: pr.HeadSHA,
 		PR: &PullRequest{
 			Repo: pr.Repo, Number: pr.Number, Title: pr.Title, Body: pr.Body, URL: pr.URL, Author: pr.Author,
+			Comments: comments,
 		},
 	}, opts)
 	if err != nil {

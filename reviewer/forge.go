@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unicode/utf8"
 )
 
 // The interfaces the bot needs from its adapters. They live here, with the
@@ -106,6 +107,50 @@ type Forge interface {
 	Comment(ctx context.Context, repo string, number int64, body string) error
 	// CanWrite reports whether user has write access to repo.
 	CanWrite(ctx context.Context, repo, user string) (bool, error)
+}
+
+// CommentLister is an optional Forge capability: the bodies of the human
+// comments on a PR (its issue comments, not review comments), oldest first,
+// without the bot's own. A forge may keep only the most recent ones
+// (MaxPRComments, MaxPRCommentBytes). The review passes them to the checkers
+// as data, never instructions; with a forge that lacks it, reviews go
+// without comments.
+type CommentLister interface {
+	PRComments(ctx context.Context, repo string, number int64) ([]string, error)
+}
+
+// Caps on the PR comments a CommentLister returns: the most recent
+// MaxPRComments, and of those the most recent that fit in MaxPRCommentBytes.
+const (
+	MaxPRComments     = 20
+	MaxPRCommentBytes = 8 << 10
+)
+
+// CapComments keeps the most recent comments of cs (oldest first) within
+// MaxPRComments and MaxPRCommentBytes. A single comment longer than the byte
+// cap is cut, so the most recent comment is always kept in part.
+func CapComments(cs []string) []string {
+	if len(cs) > MaxPRComments {
+		cs = cs[len(cs)-MaxPRComments:]
+	}
+	total, start := 0, len(cs)
+	for i := len(cs) - 1; i >= 0; i-- {
+		if total+len(cs[i]) > MaxPRCommentBytes {
+			break
+		}
+		total += len(cs[i])
+		start = i
+	}
+	out := append([]string(nil), cs[start:]...)
+	if len(out) == 0 && len(cs) > 0 {
+		last := cs[len(cs)-1]
+		cut := MaxPRCommentBytes
+		for cut > 0 && !utf8.RuneStart(last[cut]) {
+			cut--
+		}
+		out = []string{last[:cut] + "\n[the rest of the comment was cut]"}
+	}
+	return out
 }
 
 // JobKind says what a job does.

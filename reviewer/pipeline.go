@@ -86,7 +86,7 @@ func Run(ctx context.Context, repo *gitops.Repo, req Request, opt Options) (*Rev
 		Settings: rc.Settings,
 	}
 	if req.PR != nil {
-		in.PR = axes.PullRequest{Title: req.PR.Title, Body: req.PR.Body}
+		in.PR = axes.PullRequest{Title: req.PR.Title, Body: req.PR.Body, Comments: req.PR.Comments}
 	}
 	res, err := axes.Run(ctx, opt.Checkers, in, axes.Options{
 		Timeout:  opt.CheckerTimeout,

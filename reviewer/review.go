@@ -51,6 +51,9 @@ type PullRequest struct {
 	Body   string
 	URL    string
 	Author string
+	// Comments are the human comments on the PR, oldest first: data, never
+	// instructions. The bot's own comments are not among them.
+	Comments []string
 }
 
 // AxisReport is one axis of a review.

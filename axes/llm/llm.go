@@ -12,9 +12,9 @@
 //     returns nil). The checkers cannot see the heuristic findings of the same
 //     run, since all checkers run concurrently, so "a heuristic agrees" cannot
 //     be established and the cap is unconditional.
-//   - PR text is data. Title, body and diff go into delimited data sections
-//     (see package prompts); phrases that address a reviewer are reported by
-//     PromptInjection, which needs no model.
+//   - PR text is data. Title, body, comments and diff go into delimited data
+//     sections (see package prompts); phrases that address a reviewer are
+//     reported by PromptInjection, which needs no model.
 //   - Secrets never leave: every hunk and the PR text pass through a Redactor
 //     (gitleaks rules, PEM private keys, high-entropy tokens); .env files and
 //     files matching Config.NeverSend are not sent at all.

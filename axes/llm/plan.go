@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/fiveaxis/fiveaxis/axes"
 	"github.com/fiveaxis/fiveaxis/gitops"
@@ -20,6 +21,40 @@ import (
 
 // maxBodyChars caps the PR body sent with every request.
 const maxBodyChars = 4000
+
+// maxComments and maxCommentChars cap the PR comments sent with every
+// request: the most recent maxComments, and of those the most recent that
+// fit in maxCommentChars together. The forge caps them too; this keeps the
+// request bounded whatever the caller passes.
+const (
+	maxComments     = 20
+	maxCommentChars = 8000
+)
+
+// recentComments returns the most recent comments of cs (oldest first)
+// within maxComments and maxCommentChars; a too-long most recent comment is
+// cut.
+func recentComments(cs []string) []string {
+	if len(cs) > maxComments {
+		cs = cs[len(cs)-maxComments:]
+	}
+	total, start := 0, len(cs)
+	for i := len(cs) - 1; i >= 0; i-- {
+		if total+len(cs[i]) > maxCommentChars {
+			break
+		}
+		total += len(cs[i])
+		start = i
+	}
+	if start == len(cs) && len(cs) > 0 {
+		last, cut := cs[len(cs)-1], maxCommentChars
+		for cut > 0 && !utf8.RuneStart(last[cut]) {
+			cut--
+		}
+		return []string{last[:cut] + "\n[the rest of the comment was cut]"}
+	}
+	return cs[start:]
+}
 
 // chunk is the unit of caching: one hunk, or one part of a hunk too large
 // for a request. Its hash (path, status and the redacted, numbered hunk)
@@ -113,7 +148,17 @@ func (p *plan) build(ctx context.Context, r *Reviewer, in *axes.Input) {
 	}
 	title, _ := r.redactor.Redact(in.PR.Title)
 	body, _ = r.redactor.Redact(body)
-	p.pr = prompts.PR{Title: title, Body: body}
+	// Comments are redacted before they are capped, so that a cut never
+	// leaves part of a secret the redactor no longer recognizes.
+	var comments []string
+	for _, c := range in.PR.Comments {
+		if strings.TrimSpace(c) == "" {
+			continue
+		}
+		c, _ = r.redactor.Redact(c)
+		comments = append(comments, c)
+	}
+	p.pr = prompts.PR{Title: title, Body: body, Comments: recentComments(comments)}
 
 	// The fixed cost of a request: the prompts with no files.
 	overhead := map[axes.Axis]int{}

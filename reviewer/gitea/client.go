@@ -21,6 +21,7 @@ import (
 var (
 	_ reviewer.Forge            = (*Client)(nil)
 	_ reviewer.BotCommentLister = (*Client)(nil)
+	_ reviewer.CommentLister    = (*Client)(nil)
 )
 
 // Client talks to one Gitea server as the bot user, the owner of the token.

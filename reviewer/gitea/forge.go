@@ -265,6 +265,24 @@ func (c *Client) botCommented(ctx context.Context, repo string, number int64, ma
 // bot posted on a PR, oldest first. The sweep uses it to comment on an idle
 // PR only once.
 func (c *Client) BotComments(ctx context.Context, repo string, number int64) ([]string, error) {
+	return c.comments(ctx, repo, number, true)
+}
+
+// PRComments returns the bodies of the human comments on a PR (its issue
+// comments, not review comments), oldest first, without the bot's own and
+// capped with reviewer.CapComments. The review passes them to the checkers
+// as data.
+func (c *Client) PRComments(ctx context.Context, repo string, number int64) ([]string, error) {
+	cs, err := c.comments(ctx, repo, number, false)
+	if err != nil {
+		return nil, err
+	}
+	return reviewer.CapComments(cs), nil
+}
+
+// comments lists the bodies of a PR's issue comments, oldest first: those of
+// the bot when bot is true, the others' otherwise.
+func (c *Client) comments(ctx context.Context, repo string, number int64, bot bool) ([]string, error) {
 	owner, name, err := splitRepo(repo)
 	if err != nil {
 		return nil, err
@@ -279,7 +297,8 @@ func (c *Client) BotComments(ctx context.Context, repo string, number int64) ([]
 			return nil, mapErr(ctx, fmt.Sprintf("list comments of %s#%d", repo, number), resp, err)
 		}
 		for _, cm := range cs {
-			if cm.Poster != nil && strings.EqualFold(cm.Poster.UserName, c.bot) {
+			mine := cm.Poster != nil && strings.EqualFold(cm.Poster.UserName, c.bot)
+			if mine == bot {
 				out = append(out, cm.Body)
 			}
 		}

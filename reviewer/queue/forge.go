@@ -17,17 +17,29 @@ const (
 	opComment          = "comment"
 	opCanWrite         = "can_write"
 	opBotComments      = "bot_comments"
+	opPRComments       = "pr_comments"
 )
 
 // InstrumentForge wraps f so that m counts its failed calls by operation
 // (fiveaxis_forge_errors_total) and the reviews it posts by verdict
 // (fiveaxis_reviews_posted_total). The wrapper lists the bot's comments
-// (reviewer.BotCommentLister) exactly when f does. This keeps the core
-// (reviewer, reviewer/gitea) free of Prometheus.
+// (reviewer.BotCommentLister) and the PR's comments (reviewer.CommentLister)
+// exactly when f does. This keeps the core (reviewer, reviewer/gitea) free
+// of Prometheus.
 func InstrumentForge(f reviewer.Forge, m *Metrics) reviewer.Forge {
 	w := &metricsForge{f: f, m: m}
-	if l, ok := f.(reviewer.BotCommentLister); ok {
-		return &metricsListerForge{metricsForge: w, l: l}
+	bl, botOK := f.(reviewer.BotCommentLister)
+	cl, prOK := f.(reviewer.CommentLister)
+	switch {
+	case botOK && prOK:
+		return &metricsBothListerForge{
+			metricsListerForge: &metricsListerForge{metricsForge: w, l: bl},
+			cl:                 &metricsCommentListerForge{metricsForge: w, l: cl},
+		}
+	case botOK:
+		return &metricsListerForge{metricsForge: w, l: bl}
+	case prOK:
+		return &metricsCommentListerForge{metricsForge: w, l: cl}
 	}
 	return w
 }
@@ -107,3 +119,34 @@ func (w *metricsListerForge) BotComments(ctx context.Context, repo string, numbe
 	cs, err := w.l.BotComments(ctx, repo, number)
 	return cs, w.count(opBotComments, err)
 }
+
+// metricsCommentListerForge is a metricsForge over a forge that lists the
+// PR's comments.
+type metricsCommentListerForge struct {
+	*metricsForge
+	l reviewer.CommentLister
+}
+
+var _ reviewer.CommentLister = (*metricsCommentListerForge)(nil)
+
+func (w *metricsCommentListerForge) PRComments(ctx context.Context, repo string, number int64) ([]string, error) {
+	cs, err := w.l.PRComments(ctx, repo, number)
+	return cs, w.count(opPRComments, err)
+}
+
+// metricsBothListerForge is a metricsForge over a forge that lists both the
+// bot's comments and the PR's comments.
+type metricsBothListerForge struct {
+	*metricsListerForge
+	cl *metricsCommentListerForge
+}
+
+func (w *metricsBothListerForge) PRComments(ctx context.Context, repo string, number int64) ([]string, error) {
+	return w.cl.PRComments(ctx, repo, number)
+}
+
+var (
+	_ reviewer.Forge            = (*metricsBothListerForge)(nil)
+	_ reviewer.BotCommentLister = (*metricsBothListerForge)(nil)
+	_ reviewer.CommentLister    = (*metricsBothListerForge)(nil)
+)
