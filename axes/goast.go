@@ -262,3 +262,82 @@ func (g *GoFile) LineText(n int) string {
 func Indent(line string) string {
 	return line[:len(line)-len(strings.TrimLeft(line, " \t"))]
 }
+
+// RootIdent returns the variable an lvalue writes to: x for x, x[k], x.f,
+// *x and (x), or nil when the chain does not end in an identifier.
+func RootIdent(e ast.Expr) *ast.Ident {
+	for {
+		switch t := e.(type) {
+		case *ast.Ident:
+			return t
+		case *ast.IndexExpr:
+			e = t.X
+		case *ast.SelectorExpr:
+			e = t.X
+		case *ast.StarExpr:
+			e = t.X
+		case *ast.ParenExpr:
+			e = t.X
+		default:
+			return nil
+		}
+	}
+}
+
+// RecvTypeName returns the name of a method's receiver type (T for a
+// receiver of type T, *T or *T[K]), or "" for a function or an unnamed
+// receiver type.
+func RecvTypeName(fd *ast.FuncDecl) string {
+	if fd.Recv == nil || len(fd.Recv.List) == 0 {
+		return ""
+	}
+	t := fd.Recv.List[0].Type
+	if s, ok := t.(*ast.StarExpr); ok {
+		t = s.X
+	}
+	switch x := t.(type) {
+	case *ast.IndexExpr:
+		t = x.X
+	case *ast.IndexListExpr:
+		t = x.X
+	}
+	if id, ok := t.(*ast.Ident); ok {
+		return id.Name
+	}
+	return ""
+}
+
+// LocalNames returns the names a function declares: the parameters and
+// named results of ft, and every name body defines with := or declares in
+// a var or const spec, at any depth. body must not be nil.
+func LocalNames(ft *ast.FuncType, body *ast.BlockStmt) map[string]bool {
+	m := map[string]bool{}
+	for _, fl := range []*ast.FieldList{ft.Params, ft.Results} {
+		if fl == nil {
+			continue
+		}
+		for _, f := range fl.List {
+			for _, id := range f.Names {
+				m[id.Name] = true
+			}
+		}
+	}
+	ast.Inspect(body, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.AssignStmt:
+			if n.Tok == token.DEFINE {
+				for _, l := range n.Lhs {
+					if id, ok := l.(*ast.Ident); ok {
+						m[id.Name] = true
+					}
+				}
+			}
+		case *ast.ValueSpec:
+			for _, id := range n.Names {
+				m[id.Name] = true
+			}
+		}
+		return true
+	})
+	return m
+}

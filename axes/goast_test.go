@@ -284,3 +284,59 @@ func TestReadFiles(t *testing.T) {
 		t.Error("ReadBaseFile without a base should be nil")
 	}
 }
+
+func TestRootIdent(t *testing.T) {
+	for src, want := range map[string]string{
+		"x": "x", "x[k]": "x", "x.f.g": "x", "*x": "x", "(x).f": "x", "(*p)[0]": "p",
+		"f()": "", "&x": "", `"s"`: "",
+	} {
+		e, err := parser.ParseExpr(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := ""
+		if id := RootIdent(e); id != nil {
+			got = id.Name
+		}
+		if got != want {
+			t.Errorf("RootIdent(%s) = %q, want %q", src, got, want)
+		}
+	}
+}
+
+func TestRecvTypeName(t *testing.T) {
+	g := parseGoFile(t, "a.go", `package p
+func F() {}
+func (T) A() {}
+func (t *T) B() {}
+func (l *List[E]) C() {}
+func (m Map[K, V]) D() {}
+`)
+	var got []string
+	for _, d := range g.AST.Decls {
+		got = append(got, RecvTypeName(d.(*ast.FuncDecl)))
+	}
+	if want := []string{"", "T", "T", "List", "Map"}; !slices.Equal(got, want) {
+		t.Errorf("RecvTypeName = %q, want %q", got, want)
+	}
+}
+
+func TestLocalNames(t *testing.T) {
+	g := parseGoFile(t, "a.go", `package p
+func (r *T) F(a, b int, _ string) (n int, err error) {
+	c := 1
+	var d, e = 2, 3
+	const k = 4
+	x.f, y := 5, 6
+	z = 7
+	go func(q int) { w := q; _ = w }(c)
+	for i, v := range s {}
+}
+`)
+	fd := g.AST.Decls[0].(*ast.FuncDecl)
+	got := slices.Sorted(maps.Keys(LocalNames(fd.Type, fd.Body)))
+	want := []string{"_", "a", "b", "c", "d", "e", "err", "k", "n", "w", "y"}
+	if !slices.Equal(got, want) {
+		t.Errorf("LocalNames = %q, want %q", got, want)
+	}
+}

@@ -261,17 +261,17 @@ func loadPkgInfo(pass *axes.Pass, g *axes.GoFile) *pkgInfo {
 							return true
 						}
 						for _, lhs := range s.Lhs {
-							if id := rootIdent(lhs); id != nil && !locals[id.Name] {
+							if id := axes.RootIdent(lhs); id != nil && !locals[id.Name] {
 								write(id.Name)
 							}
 						}
 					case *ast.IncDecStmt:
-						if id := rootIdent(s.X); id != nil && !locals[id.Name] {
+						if id := axes.RootIdent(s.X); id != nil && !locals[id.Name] {
 							write(id.Name)
 						}
 					case *ast.CallExpr:
 						if id, ok := s.Fun.(*ast.Ident); ok && id.Name == "delete" && len(s.Args) > 0 {
-							if r := rootIdent(s.Args[0]); r != nil && !locals[r.Name] {
+							if r := axes.RootIdent(s.Args[0]); r != nil && !locals[r.Name] {
 								write(r.Name)
 							}
 						}
@@ -287,7 +287,7 @@ func loadPkgInfo(pass *axes.Pass, g *axes.GoFile) *pkgInfo {
 // localNames collects the names a function declares (parameters, results,
 // receivers and := or var declarations), which shadow package-level ones.
 func localNames(fd *ast.FuncDecl) map[string]bool {
-	m := map[string]bool{}
+	m := axes.LocalNames(fd.Type, fd.Body)
 	addFields := func(fl *ast.FieldList) {
 		if fl == nil {
 			return
@@ -299,22 +299,8 @@ func localNames(fd *ast.FuncDecl) map[string]bool {
 		}
 	}
 	addFields(fd.Recv)
-	addFields(fd.Type.Params)
-	addFields(fd.Type.Results)
 	ast.Inspect(fd.Body, func(n ast.Node) bool {
 		switch s := n.(type) {
-		case *ast.AssignStmt:
-			if s.Tok == token.DEFINE {
-				for _, l := range s.Lhs {
-					if id, ok := l.(*ast.Ident); ok {
-						m[id.Name] = true
-					}
-				}
-			}
-		case *ast.ValueSpec:
-			for _, n := range s.Names {
-				m[n.Name] = true
-			}
 		case *ast.FuncLit:
 			addFields(s.Type.Params)
 		case *ast.RangeStmt:
@@ -329,27 +315,6 @@ func localNames(fd *ast.FuncDecl) map[string]bool {
 		return true
 	})
 	return m
-}
-
-// rootIdent returns the variable an lvalue writes to: x for x, x[k], x.f,
-// *x.
-func rootIdent(e ast.Expr) *ast.Ident {
-	for {
-		switch t := e.(type) {
-		case *ast.Ident:
-			return t
-		case *ast.IndexExpr:
-			e = t.X
-		case *ast.SelectorExpr:
-			e = t.X
-		case *ast.StarExpr:
-			e = t.X
-		case *ast.ParenExpr:
-			e = t.X
-		default:
-			return nil
-		}
-	}
 }
 
 func pathDir(p string) string {

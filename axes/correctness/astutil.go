@@ -64,6 +64,26 @@ func exprText(e ast.Expr) string {
 	return ""
 }
 
+// pairCalls calls fn, in source order, for each assignment in body of the
+// form "x, y := f(...)" or "x, y = f(...)" whose first variable is a name
+// other than _, with the call and that name.
+func pairCalls(body ast.Node, fn func(as *ast.AssignStmt, call *ast.CallExpr, first *ast.Ident)) {
+	ast.Inspect(body, func(n ast.Node) bool {
+		as, ok := n.(*ast.AssignStmt)
+		if !ok || len(as.Lhs) != 2 || len(as.Rhs) != 1 {
+			return true
+		}
+		call, ok := as.Rhs[0].(*ast.CallExpr)
+		if !ok {
+			return true
+		}
+		if id, ok := as.Lhs[0].(*ast.Ident); ok && id.Name != "_" {
+			fn(as, call, id)
+		}
+		return true
+	})
+}
+
 // funcDecls returns the function declarations of f that have a body.
 func funcDecls(f *ast.File) []*ast.FuncDecl {
 	var out []*ast.FuncDecl

@@ -74,33 +74,12 @@ func pkgErrFuncs(pass *axes.Pass, dir string) map[string]bool {
 			}
 			if fd.Recv == nil {
 				out[fd.Name.Name] = true
-			} else if rt := recvTypeName(fd); rt != "" {
+			} else if rt := axes.RecvTypeName(fd); rt != "" {
 				out[rt+"."+fd.Name.Name] = true
 			}
 		}
 	}
 	return out
-}
-
-// recvTypeName returns the name of a method's receiver type, or "".
-func recvTypeName(fd *ast.FuncDecl) string {
-	if fd.Recv == nil || len(fd.Recv.List) == 0 {
-		return ""
-	}
-	t := fd.Recv.List[0].Type
-	if s, ok := t.(*ast.StarExpr); ok {
-		t = s.X
-	}
-	switch x := t.(type) {
-	case *ast.IndexExpr:
-		t = x.X
-	case *ast.IndexListExpr:
-		t = x.X
-	}
-	if id, ok := t.(*ast.Ident); ok {
-		return id.Name
-	}
-	return ""
 }
 
 // recvName returns the name of a method's receiver variable, or "".
@@ -168,7 +147,7 @@ func checkDiscards(pass *axes.Pass, g *axes.GoFile, imports map[string]string, f
 		}
 		return true
 	})
-	recv, recvType := recvName(fd), recvTypeName(fd)
+	recv, recvType := recvName(fd), axes.RecvTypeName(fd)
 	params := map[string]bool{}
 	if fd.Type.Params != nil {
 		for _, f := range fd.Type.Params.List {
@@ -330,7 +309,7 @@ func runNilErrorAfterCheck(ctx context.Context, pass *axes.Pass) error {
 			}
 			nres := resultCount(fn.Type)
 			checked := map[string]token.Pos{} // error variables already returned on
-			locals := localNames(fn)
+			locals := axes.LocalNames(fn.Type, fn.Body)
 			params := map[string]bool{}
 			for _, f := range fn.Type.Params.List {
 				for _, id := range f.Names {
@@ -558,40 +537,6 @@ func isExternalInput(e ast.Expr, params map[string]bool) bool {
 		}
 	}
 	return false
-}
-
-// localNames returns the parameters, named results and variables declared
-// in a function.
-func localNames(fn funcBody) map[string]bool {
-	out := map[string]bool{}
-	for _, fl := range []*ast.FieldList{fn.Type.Params, fn.Type.Results} {
-		if fl == nil {
-			continue
-		}
-		for _, f := range fl.List {
-			for _, id := range f.Names {
-				out[id.Name] = true
-			}
-		}
-	}
-	ast.Inspect(fn.Body, func(n ast.Node) bool {
-		switch n := n.(type) {
-		case *ast.AssignStmt:
-			if n.Tok == token.DEFINE {
-				for _, l := range n.Lhs {
-					if id, ok := l.(*ast.Ident); ok {
-						out[id.Name] = true
-					}
-				}
-			}
-		case *ast.ValueSpec:
-			for _, id := range n.Names {
-				out[id.Name] = true
-			}
-		}
-		return true
-	})
-	return out
 }
 
 // knownNil reports whether name was checked by an earlier "if name != nil

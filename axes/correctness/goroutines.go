@@ -91,22 +91,8 @@ func rootIdent(e ast.Expr) string {
 func chanVars(scope ast.Node) map[string]bool {
 	out := map[string]bool{}
 	ast.Inspect(scope, func(n ast.Node) bool {
+		bindsTo(n, isChanType, isMakeChan, out)
 		switch n := n.(type) {
-		case *ast.AssignStmt:
-			for i, r := range n.Rhs {
-				if i < len(n.Lhs) && isMakeChan(r) {
-					if id, ok := n.Lhs[i].(*ast.Ident); ok {
-						out[id.Name] = true
-					}
-				}
-			}
-		case *ast.ValueSpec:
-			_, isChan := n.Type.(*ast.ChanType)
-			for i, id := range n.Names {
-				if isChan || i < len(n.Values) && isMakeChan(n.Values[i]) {
-					out[id.Name] = true
-				}
-			}
 		case *ast.Field:
 			if _, ok := n.Type.(*ast.ChanType); ok {
 				for _, id := range n.Names {
@@ -494,22 +480,8 @@ var MapWriteInGoroutines = &axes.Checker{
 // with a map in n, and struct field names of map type.
 func mapNames(n ast.Node, vars, fields map[string]bool) {
 	ast.Inspect(n, func(x ast.Node) bool {
+		bindsTo(x, isMapType, isMapValue, vars)
 		switch x := x.(type) {
-		case *ast.AssignStmt:
-			for i, r := range x.Rhs {
-				if i < len(x.Lhs) && isMapValue(r) {
-					if id, ok := x.Lhs[i].(*ast.Ident); ok {
-						vars[id.Name] = true
-					}
-				}
-			}
-		case *ast.ValueSpec:
-			_, isMap := x.Type.(*ast.MapType)
-			for i, id := range x.Names {
-				if isMap || i < len(x.Values) && isMapValue(x.Values[i]) {
-					vars[id.Name] = true
-				}
-			}
 		case *ast.FuncType:
 			if x.Params != nil {
 				for _, f := range x.Params.List {
@@ -532,6 +504,33 @@ func mapNames(n ast.Node, vars, fields map[string]bool) {
 		return true
 	})
 }
+
+// bindsTo adds to names the identifiers that n, an assignment or a var
+// spec, binds to a value isValue accepts, and those a var spec declares
+// with a type isType accepts. Other nodes add nothing.
+func bindsTo(n ast.Node, isType, isValue func(ast.Expr) bool, names map[string]bool) {
+	switch n := n.(type) {
+	case *ast.AssignStmt:
+		for i, r := range n.Rhs {
+			if i < len(n.Lhs) && isValue(r) {
+				if id, ok := n.Lhs[i].(*ast.Ident); ok {
+					names[id.Name] = true
+				}
+			}
+		}
+	case *ast.ValueSpec:
+		typed := n.Type != nil && isType(n.Type)
+		for i, id := range n.Names {
+			if typed || i < len(n.Values) && isValue(n.Values[i]) {
+				names[id.Name] = true
+			}
+		}
+	}
+}
+
+func isChanType(e ast.Expr) bool { _, ok := e.(*ast.ChanType); return ok }
+
+func isMapType(e ast.Expr) bool { _, ok := e.(*ast.MapType); return ok }
 
 func isMapValue(e ast.Expr) bool {
 	switch e := e.(type) {

@@ -5,6 +5,7 @@ import (
 	"go/ast"
 	"go/token"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/fiveaxis/fiveaxis/axes"
@@ -38,24 +39,13 @@ var RowsErrUnchecked = &axes.Checker{
 // variable is used as *sql.Rows (Next or Scan).
 func rowsVars(fd *ast.FuncDecl) []*ast.AssignStmt {
 	var out []*ast.AssignStmt
-	ast.Inspect(fd.Body, func(n ast.Node) bool {
-		as, ok := n.(*ast.AssignStmt)
-		if !ok || len(as.Lhs) != 2 || len(as.Rhs) != 1 {
-			return true
-		}
-		call, ok := as.Rhs[0].(*ast.CallExpr)
-		if !ok {
-			return true
-		}
+	pairCalls(fd.Body, func(as *ast.AssignStmt, call *ast.CallExpr, id *ast.Ident) {
 		if m := methodName(call); m != "Query" && m != "QueryContext" && m != "Queryx" && m != "QueryxContext" {
-			return true
+			return
 		}
-		id, ok := as.Lhs[0].(*ast.Ident)
-		if !ok || id.Name == "_" || !callsMethod(fd.Body, id.Name, "Next") {
-			return true
+		if callsMethod(fd.Body, id.Name, "Next") {
+			out = append(out, as)
 		}
-		out = append(out, as)
-		return true
 	})
 	return out
 }
@@ -82,41 +72,58 @@ func handedOff(scope ast.Node, def ast.Node, name string) bool {
 		id, ok := unparen(e).(*ast.Ident)
 		return ok && id.Name == name
 	}
+	return passedOn(scope, def, handOff{is: is, returned: is})
+}
+
+// handOff says what passedOn looks for.
+type handOff struct {
+	// is reports whether an expression is the value being tracked.
+	is func(ast.Expr) bool
+	// returned reports whether a returned expression gives the value away.
+	returned func(ast.Expr) bool
+	// visit, when not nil, sees each node first: settled ends the walk
+	// with true; skip leaves the node's own arguments unchecked (its
+	// children are still walked).
+	visit func(n ast.Node) (settled, skip bool)
+}
+
+// passedOn reports whether scope, outside def, passes a value h.is
+// accepts to a call, returns it, assigns it, puts it in a composite
+// literal or sends it on a channel.
+func passedOn(scope, def ast.Node, h handOff) bool {
 	done := false
 	ast.Inspect(scope, func(n ast.Node) bool {
 		if done || n == def {
 			return false
 		}
+		if h.visit != nil {
+			settled, skip := h.visit(n)
+			if settled {
+				done = true
+				return false
+			}
+			if skip {
+				return true
+			}
+		}
 		switch n := n.(type) {
 		case *ast.CallExpr:
-			for _, a := range n.Args {
-				if is(a) {
-					done = true
-				}
-			}
+			done = slices.ContainsFunc(n.Args, h.is)
 		case *ast.ReturnStmt:
-			for _, r := range n.Results {
-				if is(r) {
-					done = true
-				}
-			}
+			done = slices.ContainsFunc(n.Results, h.returned)
 		case *ast.AssignStmt:
-			for _, r := range n.Rhs {
-				if is(r) {
-					done = true
-				}
-			}
+			done = slices.ContainsFunc(n.Rhs, h.is)
 		case *ast.CompositeLit:
 			for _, e := range n.Elts {
 				if kv, ok := e.(*ast.KeyValueExpr); ok {
 					e = kv.Value
 				}
-				if is(e) {
+				if h.is(e) {
 					done = true
 				}
 			}
 		case *ast.SendStmt:
-			done = is(n.Value)
+			done = h.is(n.Value)
 		}
 		return !done
 	})
@@ -365,7 +372,7 @@ func runMutexCopy(ctx context.Context, pass *axes.Pass) error {
 				if _, ptr := fd.Recv.List[0].Type.(*ast.StarExpr); ptr {
 					continue
 				}
-				fields := mutexes[recvTypeName(fd)]
+				fields := mutexes[axes.RecvTypeName(fd)]
 				recv := recvName(fd)
 				if fields == nil || recv == "" {
 					continue
@@ -387,7 +394,7 @@ func runMutexCopy(ctx context.Context, pass *axes.Pass) error {
 				}
 				pass.Report(axes.Finding{Path: pf.Path, Line: pf.Line(fd.Pos()), EndLine: pf.Line(lock.Pos()),
 					Message: fd.Name.Name + " has a value receiver, so it locks a copy of the mutex and protects " +
-						"nothing; give it a pointer receiver (*" + recvTypeName(fd) + ")."})
+						"nothing; give it a pointer receiver (*" + axes.RecvTypeName(fd) + ")."})
 			}
 		}
 	}

@@ -40,24 +40,12 @@ func runHTTPBodyNotClosed(ctx context.Context, pass *axes.Pass) error {
 				direct bool // from a net/http function rather than a method
 			}
 			var resps []respVar
-			ast.Inspect(fd.Body, func(n ast.Node) bool {
-				as, ok := n.(*ast.AssignStmt)
-				if !ok || len(as.Lhs) != 2 || len(as.Rhs) != 1 {
-					return true
-				}
-				call, ok := as.Rhs[0].(*ast.CallExpr)
-				if !ok {
-					return true
-				}
-				if id, ok := as.Lhs[0].(*ast.Ident); !ok || id.Name == "_" {
-					return true
-				}
+			pairCalls(fd.Body, func(as *ast.AssignStmt, call *ast.CallExpr, _ *ast.Ident) {
 				if isPkgCall(imports, call, "net/http", "Get", "Head", "Post", "PostForm") {
 					resps = append(resps, respVar{as: as, direct: true})
 				} else if p, _ := g.PkgFunc(call); p == "" && httpMethods[methodName(call)] {
 					resps = append(resps, respVar{as: as})
 				}
-				return true
 			})
 			for _, r := range resps {
 				name := r.as.Lhs[0].(*ast.Ident).Name
@@ -123,55 +111,20 @@ func closedOrHandedOff(scope ast.Node, def *ast.AssignStmt, name string, imports
 		p, f := axes.PkgSelector(imports, call.Fun)
 		return readerFuncs[p+"."+f] || p == "fmt" || p == "log" || p == "errors"
 	}
-	done := false
-	ast.Inspect(scope, func(n ast.Node) bool {
-		if done || n == def {
-			return !done && n != def
-		}
-		switch n := n.(type) {
-		case *ast.SelectorExpr:
-			// name.Body.Close, called or passed as a value.
-			if n.Sel.Name == "Close" && isResp(n.X) {
-				done = true
+	return passedOn(scope, def, handOff{
+		is:       isResp,
+		returned: func(r ast.Expr) bool { return containsResp(r, isResp, reads) },
+		visit: func(n ast.Node) (settled, skip bool) {
+			switch n := n.(type) {
+			case *ast.SelectorExpr:
+				// name.Body.Close, called or passed as a value.
+				return n.Sel.Name == "Close" && isResp(n.X), false
+			case *ast.CallExpr:
+				return false, reads(n)
 			}
-		case *ast.CallExpr:
-			if reads(n) {
-				return true
-			}
-			for _, a := range n.Args {
-				if isResp(a) {
-					done = true
-				}
-			}
-		case *ast.ReturnStmt:
-			for _, r := range n.Results {
-				if containsResp(r, isResp, reads) {
-					done = true
-				}
-			}
-		case *ast.AssignStmt:
-			for _, r := range n.Rhs {
-				if isResp(r) {
-					done = true
-				}
-			}
-		case *ast.CompositeLit:
-			for _, e := range n.Elts {
-				if kv, ok := e.(*ast.KeyValueExpr); ok {
-					e = kv.Value
-				}
-				if isResp(e) {
-					done = true
-				}
-			}
-		case *ast.SendStmt:
-			if isResp(n.Value) {
-				done = true
-			}
-		}
-		return !done
+			return false, false
+		},
 	})
-	return done
 }
 
 func unparen(e ast.Expr) ast.Expr {

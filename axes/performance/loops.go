@@ -111,7 +111,7 @@ func loopVars(loop ast.Stmt) map[string]bool {
 		switch s := n.(type) {
 		case *ast.AssignStmt:
 			for _, l := range s.Lhs {
-				if id := rootIdent(l); id != nil {
+				if id := axes.RootIdent(l); id != nil {
 					m[id.Name] = true
 				}
 			}
@@ -120,12 +120,12 @@ func loopVars(loop ast.Stmt) map[string]bool {
 				m[id.Name] = true
 			}
 		case *ast.IncDecStmt:
-			if id := rootIdent(s.X); id != nil {
+			if id := axes.RootIdent(s.X); id != nil {
 				m[id.Name] = true
 			}
 		case *ast.UnaryExpr:
 			if s.Op == token.AND {
-				if id := rootIdent(s.X); id != nil {
+				if id := axes.RootIdent(s.X); id != nil {
 					m[id.Name] = true // &x passed to Scan and the like
 				}
 			}
@@ -133,27 +133,6 @@ func loopVars(loop ast.Stmt) map[string]bool {
 		return true
 	})
 	return m
-}
-
-// rootIdent returns the variable an lvalue writes to: x for x, x[k], x.f,
-// *x.
-func rootIdent(e ast.Expr) *ast.Ident {
-	for {
-		switch t := e.(type) {
-		case *ast.Ident:
-			return t
-		case *ast.IndexExpr:
-			e = t.X
-		case *ast.SelectorExpr:
-			e = t.X
-		case *ast.StarExpr:
-			e = t.X
-		case *ast.ParenExpr:
-			e = t.X
-		default:
-			return nil
-		}
-	}
 }
 
 // dataLoop reports whether loop iterates over data: a range loop, or a
@@ -803,9 +782,9 @@ func runMarshalOrSortInLoop(ctx context.Context, pass *axes.Pass) error {
 				}
 				vars := loopVars(loop)
 				arg := call.Args[0]
-				target := rootIdent(arg)
+				target := axes.RootIdent(arg)
 				if u, ok := arg.(*ast.UnaryExpr); ok {
-					target = rootIdent(u.X)
+					target = axes.RootIdent(u.X)
 				}
 				var msg string
 				isSort := p == "sort" || p == "slices"

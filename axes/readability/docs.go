@@ -64,7 +64,7 @@ func runMissingDoc(ctx context.Context, pass *axes.Pass) error {
 					continue
 				}
 				if d.Recv != nil {
-					rt := recvType(d)
+					rt := axes.RecvTypeName(d)
 					if !exportedTypes[rt] || conventionalMethods[d.Name.Name] {
 						continue
 					}
@@ -133,27 +133,6 @@ func checkPackageDoc(pass *axes.Pass, g *axes.GoFile, dir string) {
 	pass.Report(axes.Finding{Path: g.Path, Line: g.Line(g.AST.Package),
 		Message: "The new package " + g.AST.Name.Name + " has no package comment; add \"// Package " +
 			g.AST.Name.Name + " ...\" saying what it owns, so readers and godoc know its purpose."})
-}
-
-// recvType returns the name of a method's receiver type, or "".
-func recvType(fd *ast.FuncDecl) string {
-	if fd.Recv == nil || len(fd.Recv.List) == 0 {
-		return ""
-	}
-	t := fd.Recv.List[0].Type
-	if s, ok := t.(*ast.StarExpr); ok {
-		t = s.X
-	}
-	switch x := t.(type) {
-	case *ast.IndexExpr:
-		t = x.X
-	case *ast.IndexListExpr:
-		t = x.X
-	}
-	if id, ok := t.(*ast.Ident); ok {
-		return id.Name
-	}
-	return ""
 }
 
 // Stutter reports exported names that repeat the package name.

@@ -97,38 +97,7 @@ func findMutation(fd *ast.FuncDecl, pkgVars map[string]bool) *mutation {
 		recv = fd.Recv.List[0].Names[0].Name
 		_, ptrRecv = fd.Recv.List[0].Type.(*ast.StarExpr)
 	}
-	locals := map[string]bool{}
-	if fd.Type.Params != nil {
-		for _, f := range fd.Type.Params.List {
-			for _, id := range f.Names {
-				locals[id.Name] = true
-			}
-		}
-	}
-	if fd.Type.Results != nil {
-		for _, f := range fd.Type.Results.List {
-			for _, id := range f.Names {
-				locals[id.Name] = true
-			}
-		}
-	}
-	ast.Inspect(fd.Body, func(n ast.Node) bool {
-		switch n := n.(type) {
-		case *ast.AssignStmt:
-			if n.Tok == token.DEFINE {
-				for _, l := range n.Lhs {
-					if id, ok := l.(*ast.Ident); ok {
-						locals[id.Name] = true
-					}
-				}
-			}
-		case *ast.ValueSpec:
-			for _, id := range n.Names {
-				locals[id.Name] = true
-			}
-		}
-		return true
-	})
+	locals := axes.LocalNames(fd.Type, fd.Body)
 
 	// target describes what assigning to e changes, or "".
 	target := func(e ast.Expr) string {
