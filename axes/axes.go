@@ -119,6 +119,9 @@ type Checker struct {
 	// Timeout, when set, replaces the run's per-checker timeout for this
 	// checker: a model call needs minutes where a rule needs milliseconds.
 	Timeout time.Duration
+	// Late checkers run after all the others have finished and see their
+	// findings through Pass.Prior (a model ranks its work by them).
+	Late bool
 }
 
 // Title returns the first sentence of the checker's Doc.

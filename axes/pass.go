@@ -175,7 +175,14 @@ type Pass struct {
 	shared *shared
 	report func(Finding)
 	note   func(string)
+	prior  []Finding
 }
+
+// Prior returns, to a Late checker, the findings the other checkers reported
+// (already filtered to the PR's lines and de-duplicated), so that it can
+// rank its work by them or agree with them. Other checkers get nil. The
+// slice is shared: do not modify it.
+func (p *Pass) Prior() []Finding { return p.prior }
 
 // Note records a line for the review's coverage notes, such as what an
 // analyzer could not load or how much of the PR a model saw.

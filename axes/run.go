@@ -151,30 +151,39 @@ func Run(ctx context.Context, checkers []*Checker, in Input, opt Options) (*Resu
 		sem      = make(chan struct{}, opt.Concurrency)
 		findings []Finding
 	)
-	for _, c := range checkers {
-		if !selected(c, opt) {
-			continue
+	// Two phases: the rules first, then the Late checkers (a model), which
+	// see the rules' findings through Pass.Prior.
+	var prior []Finding
+	for _, late := range []bool{false, true} {
+		if late {
+			wg.Wait()
+			prior = finish(append([]Finding(nil), findings...), sh, mode, opt)
 		}
-		res.Ran = append(res.Ran, c.Name)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			var local []Finding
-			note := func(msg string) {
+		for _, c := range checkers {
+			if c.Late != late || !selected(c, opt) {
+				continue
+			}
+			res.Ran = append(res.Ran, c.Name)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				sem <- struct{}{}
+				defer func() { <-sem }()
+				var local []Finding
+				note := func(msg string) {
+					mu.Lock()
+					defer mu.Unlock()
+					res.Notes = append(res.Notes, msg)
+				}
+				err := runOne(ctx, c, &in, sh, opt.Timeout, prior, func(f Finding) { local = append(local, f) }, note)
 				mu.Lock()
 				defer mu.Unlock()
-				res.Notes = append(res.Notes, msg)
-			}
-			err := runOne(ctx, c, &in, sh, opt.Timeout, func(f Finding) { local = append(local, f) }, note)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				res.Errors = append(res.Errors, CheckerError{Checker: c.Name, Axis: c.Axis, Err: err})
-			}
-			findings = append(findings, local...)
-		}()
+				if err != nil {
+					res.Errors = append(res.Errors, CheckerError{Checker: c.Name, Axis: c.Axis, Err: err})
+				}
+				findings = append(findings, local...)
+			}()
+		}
 	}
 	wg.Wait()
 	sort.Strings(res.Notes)
@@ -187,7 +196,7 @@ func Run(ctx context.Context, checkers []*Checker, in Input, opt Options) (*Resu
 // checker that fails or panics reports nothing; a checker that runs out of
 // time (or ignores its context and is abandoned) keeps the findings it
 // reported before the deadline, and its error wraps ErrTimeout.
-func runOne(ctx context.Context, c *Checker, in *Input, sh *shared, timeout time.Duration, report func(Finding), note func(string)) error {
+func runOne(ctx context.Context, c *Checker, in *Input, sh *shared, timeout time.Duration, prior []Finding, report func(Finding), note func(string)) error {
 	if c.Timeout > 0 {
 		timeout = c.Timeout
 	}
@@ -198,7 +207,7 @@ func runOne(ctx context.Context, c *Checker, in *Input, sh *shared, timeout time
 		closed bool
 		buf    []Finding
 	)
-	pass := &Pass{Checker: c, Input: in, shared: sh, note: note, report: func(f Finding) {
+	pass := &Pass{Checker: c, Input: in, shared: sh, prior: prior, note: note, report: func(f Finding) {
 		mu.Lock()
 		defer mu.Unlock()
 		if !closed {

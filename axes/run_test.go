@@ -275,3 +275,32 @@ func TestCheckerOwnTimeout(t *testing.T) {
 		t.Errorf("errors %v, findings %v: the checker's own timeout should apply", res.Errors, res.Findings)
 	}
 }
+
+func TestLateCheckersSeePriorFindings(t *testing.T) {
+	in := setup(t)
+	var sawEarly, sawLate int
+	early := checker("correctness/early", axes.SeverityError, func(_ context.Context, p *axes.Pass) error {
+		sawEarly = len(p.Prior())
+		p.Report(axes.Finding{Path: "a.go", Line: 3, Message: "m"})
+		p.Report(axes.Finding{Path: "a.go", Line: 1, Message: "not on an added line"})
+		return nil
+	})
+	late := checker("security/late", axes.SeverityWarning, func(_ context.Context, p *axes.Pass) error {
+		sawLate = len(p.Prior())
+		if n := len(p.Prior()); n == 1 && p.Prior()[0].Rule == "correctness/early" {
+			p.Report(axes.Finding{Path: "a.go", Line: 4, Message: "agrees"})
+		}
+		return nil
+	})
+	late.Late = true
+	res, err := axes.Run(context.Background(), []*axes.Checker{late, early}, in, axes.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sawEarly != 0 || sawLate != 1 {
+		t.Errorf("early saw %d prior findings, late saw %d; want 0 and 1 (filtered to added lines)", sawEarly, sawLate)
+	}
+	if got := strings.Join(axestest.Format(res.Findings), ","); got != "a.go:3 correctness/early,a.go:4 security/late" {
+		t.Errorf("findings = %s", got)
+	}
+}
