@@ -6,12 +6,24 @@
 //
 // What it guarantees:
 //
-//   - The verdict stays with the rules. Model findings are capped at
-//     severity warning, so they can never block or unblock a merge; a model
-//     failure never fails the review (the checker notes "LLM unavailable" and
-//     returns nil). The checkers cannot see the heuristic findings of the same
-//     run, since all checkers run concurrently, so "a heuristic agrees" cannot
-//     be established and the cap is unconditional.
+//   - The verdict stays with the rules. The five model checkers are Late
+//     (axes.Checker.Late): they run after the rules and analyzers and see
+//     their findings through axes.Pass.Prior. Model findings are capped at
+//     severity warning, with one exception: a finding the model marks
+//     "error" with confidence "high" keeps severity error when its lines
+//     overlap a heuristic or analyzer finding (of any severity) of the same
+//     axis on the same path; its message names that rule. The
+//     prompt-injection rule never counts as agreeing. So a model can never
+//     approve, never clear or lower a rule's finding, and never block a
+//     change on its own: it can block only where a rule already fired. That
+//     is a real change of verdict in one case, stated plainly: a rule
+//     warning plus a high-confidence model error on overlapping lines gives
+//     an error finding, and the verdict (fixed rules, see reviewer.Decide)
+//     becomes request_changes where the rules alone would have approved with
+//     a warning. A model that is wrong, or that hostile PR text or comments
+//     talked into it, can thus only make the review stricter, and only on
+//     lines a rule flagged. A model failure never fails the review (the
+//     checker notes "LLM unavailable" and returns nil).
 //   - PR text is data. Title, body, comments and diff go into delimited data
 //     sections (see package prompts); phrases that address a reviewer are
 //     reported by PromptInjection, which needs no model.
@@ -20,11 +32,13 @@
 //     files matching Config.NeverSend are not sent at all.
 //   - Token budget and honest coverage. One plan is made per review and
 //     shared by the five axis checkers: the diff is cut into chunks (a file,
-//     or groups of its hunks when the file is large), ranked by risk (file
-//     kind, security-sensitive names, churn), and the riskiest chunks are
-//     sent first while the whole review's input tokens, counted offline with
-//     tiktoken, stay within Config.Budget. The review says how many files the
-//     model saw and how many tokens it cost.
+//     or groups of its hunks when the file is large); files are ranked by
+//     the rules' findings on them (the more and the more severe, the
+//     earlier), then by risk (file kind, security-sensitive names, churn);
+//     and the riskiest files are sent first, whole, while the whole review's
+//     input tokens, counted offline with tiktoken, stay within
+//     Config.Budget. The review says how many files the model saw and how
+//     many tokens it cost.
 //   - Incremental reviews. Results are cached per (prompt version, model,
 //     axis, hash of the chunk), so a re-push sends only changed chunks.
 //     Chunks left out for lack of budget are remembered as deferred and are
@@ -230,9 +244,13 @@ func (r *Reviewer) Checkers() []*axes.Checker {
 			Name: string(a) + "/llm",
 			Doc: fmt.Sprintf("Model review of the %s axis. ", a) +
 				"An OpenAI-compatible model reads the riskiest changed hunks within the token budget and reports what the rules cannot see. " +
-				"Its findings are warnings at most: the verdict stays with the rules.",
+				"Its findings are warnings at most, unless it is highly confident of an error on lines where a rule or analyzer of the same axis fired: " +
+				"it never approves and never blocks on its own.",
 			Axis:     a,
 			Severity: axes.SeverityWarning,
+			// After the rules: the plan ranks files by their findings, and
+			// a finding's severity may rise only where a rule agrees.
+			Late: true,
 			// The model's own review limit, plus a margin for the checker
 			// to note what it managed before stopping.
 			Timeout: r.cfg.ReviewTimeout + 10*time.Second,

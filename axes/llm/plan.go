@@ -134,8 +134,10 @@ func cacheKey(model string, axis axes.Axis, hash string) string {
 }
 
 // build makes the plan: redaction, chunking, ranking, cache lookups and the
-// budget. It reports the coverage note through note.
-func (p *plan) build(ctx context.Context, r *Reviewer, in *axes.Input) {
+// budget. prior is the rules' findings (axes.Pass.Prior), which rank the
+// files: every checker of a run sees the same prior, so it does not matter
+// which one builds the plan.
+func (p *plan) build(ctx context.Context, r *Reviewer, in *axes.Input, prior []axes.Finding) {
 	p.deadline = time.Now().Add(r.cfg.ReviewTimeout)
 	p.budget = r.cfg.Budget
 	p.work = map[axes.Axis]*axisWork{}
@@ -176,8 +178,10 @@ func (p *plan) build(ctx context.Context, r *Reviewer, in *axes.Input) {
 
 	type fileUnit struct {
 		chunks []*chunk
+		found  int // weight of the rules' findings on the file
 		risk   float64
 	}
+	found := findingWeights(prior)
 	var files []*fileUnit
 	total, withheld := 0, 0
 	if in.Diff != nil {
@@ -195,12 +199,20 @@ func (p *plan) build(ctx context.Context, r *Reviewer, in *axes.Input) {
 			for _, c := range u.chunks {
 				churn += c.churn
 			}
+			u.found = found[fd.NewPath]
 			u.risk = fileRisk(fd.NewPath) * math.Log2(2+float64(churn))
 			files = append(files, u)
 		}
 	}
-	// Riskiest first; ties keep diff order.
-	sort.SliceStable(files, func(i, j int) bool { return files[i].risk > files[j].risk })
+	// Files where the rules found something first, the more and the more
+	// severe findings the earlier; then by risk (file kind and churn); ties
+	// keep diff order.
+	sort.SliceStable(files, func(i, j int) bool {
+		if files[i].found != files[j].found {
+			return files[i].found > files[j].found
+		}
+		return files[i].risk > files[j].risk
+	})
 
 	// Files are taken whole, riskiest first: the chunks of a file that have
 	// no cached result go to every axis lacking one, or the file is left to
@@ -394,6 +406,27 @@ func partTokens(pt *part, count func(string) int) int {
 		n += c.tokens
 	}
 	return n
+}
+
+// findingWeights sums, per path, the weights of the rules' findings: error
+// 16, warning 4, info 1, so that one error outweighs a few warnings. Model
+// findings and PR-level findings (no path) do not count.
+func findingWeights(prior []axes.Finding) map[string]int {
+	out := map[string]int{}
+	for _, f := range prior {
+		if f.Path == "" || f.Source == axes.SourceLLM {
+			continue
+		}
+		switch f.Severity {
+		case axes.SeverityError:
+			out[f.Path] += 16
+		case axes.SeverityWarning:
+			out[f.Path] += 4
+		default:
+			out[f.Path]++
+		}
+	}
+	return out
 }
 
 var sensitiveWords = []string{"auth", "login", "passw", "secret", "token", "crypt", "session", "permission", "acl", "admin",

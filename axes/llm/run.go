@@ -65,7 +65,7 @@ func reasonOf(err error) string {
 func (r *Reviewer) runAxis(ctx context.Context, pass *axes.Pass, axis axes.Axis) {
 	p := r.planFor(pass.Input)
 	p.once.Do(func() {
-		p.build(ctx, r, pass.Input)
+		p.build(ctx, r, pass.Input, pass.Prior())
 		if p.err == nil {
 			pass.Note(p.coverage)
 		}
@@ -233,8 +233,8 @@ var ruleSlug = regexp.MustCompile(`[^a-z0-9-]+`)
 
 // report validates the model's findings for chunk c and reports the valid
 // ones: the path must be the chunk's, low-confidence findings are dropped,
-// severity is capped at warning, and a finding that does not touch an added
-// line becomes a note.
+// severity is capped at warning unless agreed says otherwise, and a finding
+// that does not touch an added line becomes a note.
 func (r *Reviewer) report(pass *axes.Pass, axis axes.Axis, c *chunk, fs []ModelFinding, run *axisRun) {
 	for _, f := range fs {
 		if f.Path != c.path || pass.FileDiff(f.Path) == nil {
@@ -251,9 +251,24 @@ func (r *Reviewer) report(pass *axes.Pass, axis axes.Axis, c *chunk, fs []ModelF
 		if len(msg) > 1000 {
 			msg = msg[:1000] + "…"
 		}
+		line, end := int(f.Line), int(f.EndLine)
+		if end < line {
+			end = line
+		}
+		if end > line+200 {
+			end = line + 200
+		}
 		sev := axes.SeverityWarning
-		if strings.EqualFold(strings.TrimSpace(f.Severity), "info") {
+		agreeing := ""
+		switch strings.ToLower(strings.TrimSpace(f.Severity)) {
+		case "info":
 			sev = axes.SeverityInfo
+		case "error":
+			if conf == "high" {
+				if agreeing = agreed(pass.Prior(), axis, f.Path, line, end); agreeing != "" {
+					sev = axes.SeverityError
+				}
+			}
 		}
 		rule := strings.Trim(ruleSlug.ReplaceAllString(strings.ToLower(f.Rule), "-"), "-")
 		if len(rule) > 40 {
@@ -262,18 +277,16 @@ func (r *Reviewer) report(pass *axes.Pass, axis axes.Axis, c *chunk, fs []ModelF
 		if conf == "" {
 			conf = "unstated"
 		}
+		var by string
 		if rule != "" {
-			msg = fmt.Sprintf("%s (model: %s, %s confidence)", msg, rule, conf)
+			by = fmt.Sprintf("model: %s, %s confidence", rule, conf)
 		} else {
-			msg = fmt.Sprintf("%s (model, %s confidence)", msg, conf)
+			by = fmt.Sprintf("model, %s confidence", conf)
 		}
-		line, end := int(f.Line), int(f.EndLine)
-		if end < line {
-			end = line
+		if agreeing != "" {
+			by += ", on the lines of " + agreeing
 		}
-		if end > line+200 {
-			end = line + 200
-		}
+		msg = fmt.Sprintf("%s (%s)", msg, by)
 		if line <= 0 || !pass.AddedIn(f.Path, line, end) {
 			run.mu.Lock()
 			if len(run.offDiff) < maxOffDiffNotes {
@@ -286,4 +299,28 @@ func (r *Reviewer) report(pass *axes.Pass, axis axes.Axis, c *chunk, fs []ModelF
 		}
 		pass.Report(axes.Finding{Path: f.Path, Line: line, EndLine: end, Severity: sev, Message: msg, Source: axes.SourceLLM})
 	}
+}
+
+// agreed returns the rule of a finding in prior that agrees with a model
+// finding of axis on path, lines line..end: a heuristic or analyzer finding
+// (not a model's, not the prompt-injection rule's, which is about who wrote
+// the text rather than what the code does) of the same axis, on the same
+// path, whose lines overlap. It returns "" when none does. Of several, the
+// most severe wins, then the first.
+func agreed(prior []axes.Finding, axis axes.Axis, path string, line, end int) string {
+	best, rank := "", 0
+	for _, f := range prior {
+		if f.Axis != axis || f.Path != path || f.Line <= 0 || f.Rule == PromptInjectionRule ||
+			(f.Source != axes.SourceHeuristic && f.Source != axes.SourceAnalyzer) {
+			continue
+		}
+		a, b := f.Span()
+		if a > end || b < line {
+			continue
+		}
+		if f.Severity.Rank() > rank {
+			best, rank = f.Rule, f.Severity.Rank()
+		}
+	}
+	return best
 }
