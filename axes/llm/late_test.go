@@ -184,6 +184,24 @@ func TestSeverityNeedsAgreement(t *testing.T) {
 	t.Run("rule warning agrees", func(t *testing.T) {
 		rv := review(t, ruleOn(axes.Correctness, path, 10, 11, axes.SeverityWarning))
 		want := []string{
+			"correctness/llm 9-10 warning", // never above the agreeing rule
+			"correctness/llm 10-10 warning",
+			"correctness/llm 11-12 info",
+			"correctness/llm 15-15 warning",
+			"security/llm 10-10 warning",
+		}
+		if got := llmFindings(rv); strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("model findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+		// A rule warning and a high-confidence model error on the same
+		// lines do not block: the model never changes the verdict.
+		if rv.Verdict == reviewer.VerdictRequestChanges {
+			t.Errorf("verdict = %s: the model turned a warning into a block", rv.Verdict)
+		}
+	})
+	t.Run("rule error agrees", func(t *testing.T) {
+		rv := review(t, ruleOn(axes.Correctness, path, 10, 11, axes.SeverityError))
+		want := []string{
 			"correctness/llm 9-10 error",
 			"correctness/llm 10-10 warning",
 			"correctness/llm 11-12 info",
@@ -200,8 +218,7 @@ func TestSeverityNeedsAgreement(t *testing.T) {
 				}
 			}
 		}
-		// The documented case: a rule warning and a high-confidence model
-		// error on the same lines block the merge.
+		// The rule blocks on its own; the model agrees.
 		if rv.Verdict != reviewer.VerdictRequestChanges {
 			t.Errorf("verdict = %s, want request_changes", rv.Verdict)
 		}
@@ -250,7 +267,7 @@ func TestAgreed(t *testing.T) {
 		{axes.Correctness, "y.go", 10, 10, ""},
 		{axes.Security, "x.go", 10, 10, ""},
 	} {
-		if got := agreed(prior, c.axis, c.path, c.line, c.end); got != c.want {
+		if got, _ := agreed(prior, c.axis, c.path, c.line, c.end); got != c.want {
 			t.Errorf("agreed(%s %s:%d-%d) = %q, want %q", c.axis, c.path, c.line, c.end, got, c.want)
 		}
 	}

@@ -8,22 +8,19 @@
 //
 //   - The verdict stays with the rules. The five model checkers are Late
 //     (axes.Checker.Late): they run after the rules and analyzers and see
-//     their findings through axes.Pass.Prior. Model findings are capped at
-//     severity warning, with one exception: a finding the model marks
-//     "error" with confidence "high" keeps severity error when its lines
-//     overlap a heuristic or analyzer finding (of any severity) of the same
-//     axis on the same path; its message names that rule. The
-//     prompt-injection rule never counts as agreeing. So a model can never
-//     approve, never clear or lower a rule's finding, and never block a
-//     change on its own: it can block only where a rule already fired. That
-//     is a real change of verdict in one case, stated plainly: a rule
-//     warning plus a high-confidence model error on overlapping lines gives
-//     an error finding, and the verdict (fixed rules, see reviewer.Decide)
-//     becomes request_changes where the rules alone would have approved with
-//     a warning. A model that is wrong, or that hostile PR text or comments
-//     talked into it, can thus only make the review stricter, and only on
-//     lines a rule flagged. A model failure never fails the review (the
-//     checker notes "LLM unavailable" and returns nil).
+//     their findings through axes.Pass.Prior, which they use to rank what to
+//     send first. Model findings are capped at severity warning, with one
+//     exception: a finding the model marks "error" with confidence "high"
+//     keeps severity error when its lines overlap an error-severity
+//     heuristic or analyzer finding of the same axis on the same path; its
+//     message names that rule. (Agreement with a warning leaves it a
+//     warning; the prompt-injection rule never counts as agreeing.) A model
+//     finding is therefore never more severe than the rule it agrees with,
+//     so a model can never approve, never clear or lower a rule's finding,
+//     and never change the verdict (fixed rules, see reviewer.Decide): what
+//     hostile PR text talks it into changes nothing but notes. A model
+//     failure never fails the review (the checker notes "LLM unavailable"
+//     and returns nil).
 //   - PR text is data. Title, body, comments and diff go into delimited data
 //     sections (see package prompts); phrases that address a reviewer are
 //     reported by PromptInjection, which needs no model.
@@ -244,8 +241,8 @@ func (r *Reviewer) Checkers() []*axes.Checker {
 			Name: string(a) + "/llm",
 			Doc: fmt.Sprintf("Model review of the %s axis. ", a) +
 				"An OpenAI-compatible model reads the riskiest changed hunks within the token budget and reports what the rules cannot see. " +
-				"Its findings are warnings at most, unless it is highly confident of an error on lines where a rule or analyzer of the same axis fired: " +
-				"it never approves and never blocks on its own.",
+				"Its findings are warnings at most, unless it is highly confident of an error on lines where a rule or analyzer of the same axis reported an error: " +
+				"it never approves, never blocks, and never changes the verdict.",
 			Axis:     a,
 			Severity: axes.SeverityWarning,
 			// After the rules: the plan ranks files by their findings, and

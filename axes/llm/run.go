@@ -233,7 +233,8 @@ var ruleSlug = regexp.MustCompile(`[^a-z0-9-]+`)
 
 // report validates the model's findings for chunk c and reports the valid
 // ones: the path must be the chunk's, low-confidence findings are dropped,
-// severity is capped at warning unless agreed says otherwise, and a finding
+// severity is capped at warning unless an agreeing rule finding is an error
+// (see agreed), and a finding
 // that does not touch an added line becomes a note.
 func (r *Reviewer) report(pass *axes.Pass, axis axes.Axis, c *chunk, fs []ModelFinding, run *axisRun) {
 	for _, f := range fs {
@@ -265,7 +266,10 @@ func (r *Reviewer) report(pass *axes.Pass, axis axes.Axis, c *chunk, fs []ModelF
 			sev = axes.SeverityInfo
 		case "error":
 			if conf == "high" {
-				if agreeing = agreed(pass.Prior(), axis, f.Path, line, end); agreeing != "" {
+				// Never above the agreeing rule: a model can confirm a
+				// blocking rule finding, never turn a warning into a block.
+				var ruleSev axes.Severity
+				if agreeing, ruleSev = agreed(pass.Prior(), axis, f.Path, line, end); ruleSev == axes.SeverityError {
 					sev = axes.SeverityError
 				}
 			}
@@ -301,14 +305,14 @@ func (r *Reviewer) report(pass *axes.Pass, axis axes.Axis, c *chunk, fs []ModelF
 	}
 }
 
-// agreed returns the rule of a finding in prior that agrees with a model
-// finding of axis on path, lines line..end: a heuristic or analyzer finding
-// (not a model's, not the prompt-injection rule's, which is about who wrote
-// the text rather than what the code does) of the same axis, on the same
-// path, whose lines overlap. It returns "" when none does. Of several, the
-// most severe wins, then the first.
-func agreed(prior []axes.Finding, axis axes.Axis, path string, line, end int) string {
-	best, rank := "", 0
+// agreed returns the rule and severity of a finding in prior that agrees
+// with a model finding of axis on path, lines line..end: a heuristic or
+// analyzer finding (not a model's, not the prompt-injection rule's, which is
+// about who wrote the text rather than what the code does) of the same axis,
+// on the same path, whose lines overlap. It returns "" when none does. Of
+// several, the most severe wins, then the first.
+func agreed(prior []axes.Finding, axis axes.Axis, path string, line, end int) (string, axes.Severity) {
+	best, rank, sev := "", 0, axes.Severity("")
 	for _, f := range prior {
 		if f.Axis != axis || f.Path != path || f.Line <= 0 || f.Rule == PromptInjectionRule ||
 			(f.Source != axes.SourceHeuristic && f.Source != axes.SourceAnalyzer) {
@@ -319,8 +323,8 @@ func agreed(prior []axes.Finding, axis axes.Axis, path string, line, end int) st
 			continue
 		}
 		if f.Severity.Rank() > rank {
-			best, rank = f.Rule, f.Severity.Rank()
+			best, rank, sev = f.Rule, f.Severity.Rank(), f.Severity
 		}
 	}
-	return best
+	return best, sev
 }
