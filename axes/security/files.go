@@ -49,7 +49,7 @@ var PrivilegedContainer = &axes.Checker{
 
 var (
 	curlPipe   = regexp.MustCompile(`\b(curl|wget)\b[^|#]*\|\s*(sudo\s+(-\S+\s+)*)?(ba|z|da|k)?sh\b`)
-	rmVar      = regexp.MustCompile(`\brm\s+(-[a-zA-Z]*[rR][a-zA-Z]*\s+)+(--\s+)?("?)\$(\{?)([A-Za-z_][A-Za-z0-9_]*)(:[?-][^}]*)?\}?("?)(\S*)`)
+	rmVar      = regexp.MustCompile(`\brm\s+(-[a-zA-Z]*[rR][a-zA-Z]*\s+)+(--\s+)?("?)\$(\{?)([A-Za-z_][A-Za-z0-9_]*)(:[?-][^}]*)?\}?("?)([^\s'";|&)\x60]*)`)
 	privileged = regexp.MustCompile(`^\s*-?\s*(privileged|allowPrivilegeEscalation|hostPID|hostIPC|hostNetwork)\s*:\s*["']?true["']?\s*(#.*)?$`)
 	runAsRoot  = regexp.MustCompile(`^\s*runAsUser\s*:\s*0\s*(#.*)?$`)
 	dockerPriv = regexp.MustCompile(`\bdocker\s+(run|create)\b.*\s--privileged\b`)
