@@ -221,6 +221,7 @@ func (p *pkgInfo) onlyRegistry(name string) bool {
 func loadPkgInfo(pass *axes.Pass, g *axes.GoFile) *pkgInfo {
 	dir := pathDir(g.Path)
 	info := &pkgInfo{writes: map[string]bool{}, writers: map[string][]string{}}
+	onces := onceVars(pass, dir, g.AST.Name.Name)
 	for _, f := range pass.PackageFiles(dir) {
 		if f.AST.Name.Name != g.AST.Name.Name {
 			continue
@@ -270,6 +271,9 @@ func loadPkgInfo(pass *axes.Pass, g *axes.GoFile) *pkgInfo {
 							write(id.Name)
 						}
 					case *ast.CallExpr:
+						if isOnceDo(s, onces, locals) {
+							return false // lazy one-time initialization, not shared mutation
+						}
 						if id, ok := s.Fun.(*ast.Ident); ok && id.Name == "delete" && len(s.Args) > 0 {
 							if r := axes.RootIdent(s.Args[0]); r != nil && !locals[r.Name] {
 								write(r.Name)
@@ -282,6 +286,48 @@ func loadPkgInfo(pass *axes.Pass, g *axes.GoFile) *pkgInfo {
 		}
 	}
 	return info
+}
+
+// onceVars returns the package-level variables of package pkg in dir whose
+// type is sync.Once.
+func onceVars(pass *axes.Pass, dir, pkg string) map[string]bool {
+	m := map[string]bool{}
+	for _, f := range pass.PackageFiles(dir) {
+		if f.AST.Name.Name != pkg {
+			continue
+		}
+		for _, decl := range f.AST.Decls {
+			d, ok := decl.(*ast.GenDecl)
+			if !ok || d.Tok != token.VAR {
+				continue
+			}
+			for _, s := range d.Specs {
+				vs := s.(*ast.ValueSpec)
+				if typeName(vs.Type) != "Once" {
+					continue
+				}
+				for _, n := range vs.Names {
+					m[n.Name] = true
+				}
+			}
+		}
+	}
+	return m
+}
+
+// isOnceDo reports whether call is once.Do(func() { ... }) on a
+// package-level sync.Once: the writes in its body happen exactly once, as
+// lazy initialization guarded by the Once.
+func isOnceDo(call *ast.CallExpr, onces, locals map[string]bool) bool {
+	sel, ok := call.Fun.(*ast.SelectorExpr)
+	if !ok || sel.Sel.Name != "Do" || len(call.Args) != 1 {
+		return false
+	}
+	if _, ok := call.Args[0].(*ast.FuncLit); !ok {
+		return false
+	}
+	id, ok := sel.X.(*ast.Ident)
+	return ok && onces[id.Name] && !locals[id.Name]
 }
 
 // localNames collects the names a function declares (parameters, results,
