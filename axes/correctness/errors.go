@@ -157,6 +157,7 @@ func checkDiscards(pass *axes.Pass, g *axes.GoFile, imports map[string]string, f
 		}
 	}
 
+	failing := failurePathCalls(fd.Body)
 	classify := func(call *ast.CallExpr) *discard {
 		p, f := axes.PkgSelector(imports, call.Fun)
 		if p == "io" && (f == "Copy" || f == "CopyN" || f == "WriteString") && !g.IsTest && len(call.Args) > 0 && writers[exprText(call.Args[0])] {
@@ -189,7 +190,7 @@ func checkDiscards(pass *axes.Pass, g *axes.GoFile, imports map[string]string, f
 					"is silently treated as empty; handle or return it."}
 			case g.IsTest:
 				return nil
-			case (m == "Close" || m == "Flush" || m == "Sync") && len(call.Args) == 0 && writers[x]:
+			case (m == "Close" || m == "Flush" || m == "Sync") && len(call.Args) == 0 && writers[x] && !failing[call]:
 				return &discard{what: x + "." + m, msg: "the error from " + x + "." + m + " is dropped, but for a file " +
 					"being written it is where write failures (a full disk, a lost NFS server) are reported; check it " +
 					"and return it."}
@@ -249,6 +250,50 @@ func checkDiscards(pass *axes.Pass, g *axes.GoFile, imports map[string]string, f
 		}
 		return true
 	})
+}
+
+// failurePathCalls returns the calls made as plain statements in the body of
+// an "if x != nil" branch that ends by returning a non-nil error: cleanup on
+// a path that already reports a failure, such as f.Close() before
+// "return err" after a failed write, where a second error adds nothing.
+func failurePathCalls(body *ast.BlockStmt) map[*ast.CallExpr]bool {
+	m := map[*ast.CallExpr]bool{}
+	ast.Inspect(body, func(n ast.Node) bool {
+		is, ok := n.(*ast.IfStmt)
+		if !ok || !checksNonNil(is.Cond) || len(is.Body.List) == 0 {
+			return true
+		}
+		ret, ok := is.Body.List[len(is.Body.List)-1].(*ast.ReturnStmt)
+		if !ok || len(ret.Results) == 0 {
+			return true
+		}
+		if id, ok := ret.Results[len(ret.Results)-1].(*ast.Ident); ok && id.Name == "nil" {
+			return true
+		}
+		for _, st := range is.Body.List {
+			if es, ok := st.(*ast.ExprStmt); ok {
+				if call, ok := es.X.(*ast.CallExpr); ok {
+					m[call] = true
+				}
+			}
+		}
+		return true
+	})
+	return m
+}
+
+// checksNonNil reports whether cond contains a comparison "x != nil".
+func checksNonNil(cond ast.Expr) bool {
+	found := false
+	ast.Inspect(cond, func(n ast.Node) bool {
+		if b, ok := n.(*ast.BinaryExpr); ok && b.Op == token.NEQ {
+			if id, ok := b.Y.(*ast.Ident); ok && id.Name == "nil" {
+				found = true
+			}
+		}
+		return !found
+	})
+	return found
 }
 
 func isDecoderCtor(imports map[string]string, e ast.Expr) bool {
