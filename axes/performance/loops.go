@@ -786,6 +786,9 @@ func runMarshalOrSortInLoop(ctx context.Context, pass *axes.Pass) error {
 				if u, ok := arg.(*ast.UnaryExpr); ok {
 					target = axes.RootIdent(u.X)
 				}
+				if target != nil && declaredIn(loopBody(loop), target.Name) {
+					return true // a fresh value each iteration, such as the sorted keys of one element
+				}
 				var msg string
 				isSort := p == "sort" || p == "slices"
 				switch {
