@@ -95,7 +95,7 @@ func TestRules(t *testing.T) {
 			t.Errorf("bad rule %+v", r)
 		}
 	}
-	for _, id := range []string{"correctness/vet-lostcancel", "correctness/staticcheck-sa5001", "security/gosec-g201", "performance/staticcheck-sa6000"} {
+	for _, id := range []string{"correctness/vet-lostcancel", "correctness/staticcheck-sa5001", "security/gosec-g701", "performance/staticcheck-sa6000"} {
 		if !seen[id] {
 			t.Errorf("rule %s missing", id)
 		}
