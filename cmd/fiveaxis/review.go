@@ -105,7 +105,7 @@ func (a *app) review(ctx context.Context, f *reviewFlags, maxBehindSet bool) err
 	}
 	repo, err := gitops.Open(f.repo)
 	if err != nil {
-		return fmt.Errorf("open %s: %w", f.repo, err)
+		return err // gitops names the path
 	}
 	defer repo.Close()
 	base := f.base
