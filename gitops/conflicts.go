@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
@@ -44,15 +45,16 @@ func (r *Repo) Conflicts(ctx context.Context, base, ours, theirs string) ([]stri
 	if err != nil {
 		return nil, err
 	}
-	out, err := r.conflicts(ctx, hb, ho, ht)
+	out, err := r.conflicts(ctx, hb, ho, ht, ours, theirs)
 	if err != nil {
 		return nil, fmt.Errorf("conflicts %s %s %s: %w", base, ours, theirs, err)
 	}
 	return out, nil
 }
 
-// conflicts is Conflicts on resolved commits.
-func (r *Repo) conflicts(ctx context.Context, base, ours, theirs plumbing.Hash) ([]string, error) {
+// conflicts is Conflicts on resolved commits; oursLabel and theirsLabel
+// name the sides as git does when it moves a file out of a directory's way.
+func (r *Repo) conflicts(ctx context.Context, base, ours, theirs plumbing.Hash, oursLabel, theirsLabel string) ([]string, error) {
 	if ours == theirs || base == ours || base == theirs {
 		return []string{}, nil
 	}
@@ -141,8 +143,53 @@ func (r *Repo) conflicts(ctx context.Context, base, ours, theirs plumbing.Hash) 
 			out = append(out, j.report)
 		}
 	}
+	out = append(out, fileDirConflicts(oursCh, theirsCh, oursLabel)...)
+	out = append(out, fileDirConflicts(theirsCh, oursCh, theirsLabel)...)
 	sort.Strings(out)
 	return out, nil
+}
+
+// fileDirConflicts returns the file/directory conflicts of a merge: a file
+// that side adds at a path where it had none, while other puts files below
+// that path as a directory. Git keeps the directory and moves the file to
+// path~label, which it reports as the conflicted path.
+func fileDirConflicts(side, other []fileChange, label string) []string {
+	deleted := make(map[string]bool)
+	for _, c := range side {
+		if c.oldPath != "" {
+			deleted[c.oldPath] = true
+		}
+	}
+	var added []string // files side adds where it had none
+	for _, c := range side {
+		if c.oldPath == "" && c.newPath != "" && !deleted[c.newPath] {
+			added = append(added, c.newPath)
+		}
+	}
+	if len(added) == 0 {
+		return nil
+	}
+	dirs := make(map[string]bool) // directories other has files in
+	for _, c := range other {
+		for p := c.newPath; p != ""; {
+			i := strings.LastIndexByte(p, '/')
+			if i < 0 {
+				break
+			}
+			p = p[:i]
+			if dirs[p] {
+				break
+			}
+			dirs[p] = true
+		}
+	}
+	var out []string
+	for _, p := range added {
+		if dirs[p] {
+			out = append(out, p+"~"+label)
+		}
+	}
+	return out
 }
 
 // additions returns the files a change list adds.
@@ -357,7 +404,7 @@ func (r *Repo) ComputeDrift(ctx context.Context, targetRef, head string) (*Drift
 	// merges them into a virtual one. Approximate that: a file conflicts
 	// only if it conflicts against every merge-base.
 	for i, base := range bases {
-		conf, err := r.conflicts(ctx, base, tgt, hd)
+		conf, err := r.conflicts(ctx, base, tgt, hd, targetRef, head)
 		if err != nil {
 			return nil, fmt.Errorf("drift of %s against %s: %w", head, targetRef, err)
 		}

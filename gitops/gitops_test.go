@@ -290,6 +290,28 @@ var scenarios = []scenario{
 		r.commit("swap")
 		return "main", "feature"
 	}},
+	{"file/directory: head adds a file where target adds a directory", func(r *testRepo) (string, string) {
+		r.write("a.txt", "a\n")
+		r.commit("base")
+		r.git("checkout", "-q", "-b", "feature")
+		r.write("docs", "notes\n", "a.txt", "a2\n")
+		r.commit("feature adds file docs")
+		r.git("checkout", "-q", "main")
+		r.write("docs/deep/z.md", "z\n")
+		r.commit("main adds docs/deep/z.md")
+		return "main", "feature"
+	}},
+	{"file/directory: target adds a file where head adds a directory", func(r *testRepo) (string, string) {
+		r.write("a.txt", "a\n")
+		r.commit("base")
+		r.git("checkout", "-q", "-b", "feature")
+		r.write("lib/x.go", "package lib\n")
+		r.commit("feature adds lib/x.go")
+		r.git("checkout", "-q", "main")
+		r.write("lib", "not a dir\n")
+		r.commit("main adds file lib")
+		return "main", "feature"
+	}},
 	{"head behind target", func(r *testRepo) (string, string) {
 		r.write("a.txt", "a\n")
 		r.commit("base")
