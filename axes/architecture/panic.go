@@ -13,7 +13,7 @@ import (
 // PanicInLibrary reports panics on ordinary errors in library code.
 var PanicInLibrary = &axes.Checker{
 	Name:     "architecture/panic-in-library",
-	Doc:      `Library code should return errors, not panic on them. A panic in a non-main package on an ordinary failure (an error from I/O or parsing, a bad input) takes the decision away from the caller and crashes servers that call it; return an error instead. Not reported: Must* helpers, init functions, functions whose doc comment mentions the panic, package main, tests and test support code, panics on impossible states that do not involve an error, errors from calls that cannot fail (marshalling a Go value, crypto/rand, a call with constant arguments), panics a comment explains as an invariant, and panics that re-raise a recovered value.`,
+	Doc:      `Library code should return errors, not panic on them. A panic in a non-main package on an ordinary failure (an error from I/O or parsing, a bad input) takes the decision away from the caller and crashes servers that call it; return an error instead. An exported function that panics when its configuration parameter (cfg, opts, a *Config or *Options value) is invalid is reported too. Not reported: Must* helpers, init functions, functions whose doc comment mentions the panic, package main, tests and test support code, panics on impossible states that do not involve an error, errors from calls that cannot fail (marshalling a Go value, crypto/rand, a call with constant arguments), panics a comment explains as an invariant, and panics that re-raise a recovered value.`,
 	Axis:     axes.Architecture,
 	Severity: axes.SeverityWarning,
 	Run:      runPanicInLibrary,
@@ -39,7 +39,7 @@ func runPanicInLibrary(ctx context.Context, pass *axes.Pass) error {
 			if fd.Doc != nil && strings.Contains(strings.ToLower(fd.Doc.Text()), "panic") {
 				continue // a documented panic is part of the contract
 			}
-			pc := &panicCheck{pass: pass, g: g, assigns: errAssigns(fd.Body)}
+			pc := &panicCheck{pass: pass, g: g, assigns: errAssigns(fd.Body), config: configParams(fd)}
 			pc.inspect(fd.Body, nil, nil)
 		}
 	}
@@ -51,6 +51,7 @@ type panicCheck struct {
 	pass    *axes.Pass
 	g       *axes.GoFile
 	assigns []errAssign
+	config  map[string]bool // configuration parameters of an exported function
 }
 
 // errAssign records that the error variable name was assigned the result of
@@ -114,7 +115,7 @@ func (pc *panicCheck) check(p *ast.CallExpr, conds []ast.Expr, encl *ast.IfStmt)
 	if !pc.pass.AddedIn(g.Path, from, to) {
 		return
 	}
-	if !mentionsError(p.Args[0]) && !anyMentionsError(conds) {
+	if !mentionsError(p.Args[0]) && !anyMentionsError(conds) && !mentionsAny(conds, pc.config) {
 		return
 	}
 	if invariantComment(g, from) || commentedIf(g, encl) || rePanic(p.Args[0], conds) {
@@ -238,6 +239,62 @@ func rePanic(arg ast.Expr, conds []ast.Expr) bool {
 				found = true
 			}
 			if id, ok := n.(*ast.Ident); ok && (id.Name == "recovered" || id.Name == "rec" || strings.Contains(strings.ToLower(id.Name), "panic")) {
+				found = true
+			}
+			return !found
+		})
+	}
+	return found
+}
+
+// configParams returns the parameters of an exported function that carry
+// caller configuration: named cfg, conf, config, opts or options, or of a
+// type named like Config, Options or Settings. A panic when one of them is
+// invalid punishes the caller for input it may have read from a file.
+func configParams(fd *ast.FuncDecl) map[string]bool {
+	if !fd.Name.IsExported() || fd.Type.Params == nil {
+		return nil
+	}
+	out := map[string]bool{}
+	for _, f := range fd.Type.Params.List {
+		typeName := ""
+		t := f.Type
+		if st, ok := t.(*ast.StarExpr); ok {
+			t = st.X
+		}
+		switch t := t.(type) {
+		case *ast.Ident:
+			typeName = t.Name
+		case *ast.SelectorExpr:
+			typeName = t.Sel.Name
+		}
+		cfgType := configTypeRE.MatchString(typeName)
+		for _, n := range f.Names {
+			switch strings.ToLower(n.Name) {
+			case "cfg", "conf", "config", "opts", "options", "settings":
+				out[n.Name] = true
+			default:
+				if cfgType {
+					out[n.Name] = true
+				}
+			}
+		}
+	}
+	return out
+}
+
+// configTypeRE matches type names of configuration structs.
+var configTypeRE = regexp.MustCompile(`(Config|Conf|Options|Opts|Settings)$`)
+
+// mentionsAny reports whether one of es refers to an identifier in names.
+func mentionsAny(es []ast.Expr, names map[string]bool) bool {
+	if len(names) == 0 {
+		return false
+	}
+	found := false
+	for _, e := range es {
+		ast.Inspect(e, func(n ast.Node) bool {
+			if id, ok := n.(*ast.Ident); ok && names[id.Name] {
 				found = true
 			}
 			return !found
