@@ -549,28 +549,7 @@ func isMapValue(e ast.Expr) bool {
 // mapWrites returns the names of captured maps lit writes (m[k] = v,
 // m[k]++, delete(m, k), x.field[k] = v), keyed by "name" or ".field".
 func mapWrites(lit *ast.FuncLit, vars, fields map[string]bool) map[string]bool {
-	local := map[string]bool{}
-	ast.Inspect(lit, func(n ast.Node) bool {
-		switch n := n.(type) {
-		case *ast.AssignStmt:
-			if n.Tok == token.DEFINE {
-				for _, l := range n.Lhs {
-					if id, ok := l.(*ast.Ident); ok {
-						local[id.Name] = true
-					}
-				}
-			}
-		case *ast.ValueSpec:
-			for _, id := range n.Names {
-				local[id.Name] = true
-			}
-		case *ast.Field:
-			for _, id := range n.Names {
-				local[id.Name] = true
-			}
-		}
-		return true
-	})
+	local := literalLocals(lit)
 	out := map[string]bool{}
 	target := func(e ast.Expr) {
 		ix, ok := e.(*ast.IndexExpr)
