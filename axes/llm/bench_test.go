@@ -107,7 +107,8 @@ func inputOf(tb testing.TB, repo *gitops.Repo, head string) axes.Input {
 	}}
 }
 
-// sentTokens counts the input tokens of the requests from index from on.
+// sentTokens counts the input tokens of reqs as the server received them:
+// the messages, plus the findings schema where response_format carried it.
 func sentTokens(rv *Reviewer, reqs []chatRequest) int {
 	n := 0
 	for _, req := range reqs {
@@ -115,7 +116,11 @@ func sentTokens(rv *Reviewer, reqs []chatRequest) int {
 		for i, m := range req.Messages {
 			msgs[i] = prompts.Message{Role: m.Role, Content: m.Content}
 		}
-		n += rv.messageTokens(msgs)
+		level := formatJSONObject
+		if req.ResponseFormat != nil && req.ResponseFormat.JSONSchema != nil {
+			level = formatSchema
+		}
+		n += rv.requestTokens(msgs, level)
 	}
 	return n
 }

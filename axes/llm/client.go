@@ -172,42 +172,45 @@ func toOpenAI(msgs []prompts.Message) []openai.ChatCompletionMessage {
 	return out
 }
 
-// chat sends msgs and returns the reply text. It steps down the
-// response-format levels when the server rejects one.
-func (r *Reviewer) chat(ctx context.Context, msgs []prompts.Message) (string, error) {
-	for {
-		level := r.format.Load()
-		req := openai.ChatCompletionRequest{
-			Model:       r.cfg.Model,
-			Messages:    toOpenAI(msgs),
-			Temperature: 0,
-		}
-		switch level {
-		case formatSchema:
-			req.ResponseFormat = &openai.ChatCompletionResponseFormat{
-				Type: openai.ChatCompletionResponseFormatTypeJSONSchema,
-				JSONSchema: &openai.ChatCompletionResponseFormatJSONSchema{
-					Name: prompts.SchemaName, Schema: prompts.Schema(), Strict: true,
-				},
-			}
-		case formatJSONObject:
-			req.ResponseFormat = &openai.ChatCompletionResponseFormat{Type: openai.ChatCompletionResponseFormatTypeJSONObject}
-		}
-		resp, err := r.client.CreateChatCompletion(ctx, req)
-		if err != nil {
-			if st := statusOf(err); (st == http.StatusBadRequest || st == http.StatusUnprocessableEntity) && level < formatText {
-				r.format.CompareAndSwap(level, level+1)
-				r.log.Info("llm: server rejected response format; stepping down", "level", level, "err", err)
-				continue
-			}
-			return "", err
-		}
-		if r.cfg.OnUsage != nil {
-			r.cfg.OnUsage(r.cfg.Model, resp.Usage.PromptTokens, resp.Usage.CompletionTokens)
-		}
-		if len(resp.Choices) == 0 {
-			return "", fmt.Errorf("%w: no choices", errMalformed)
-		}
-		return resp.Choices[0].Message.Content, nil
+// errFormatRejected means the server rejected the request's response
+// format; the Reviewer has stepped down a level and the request should be
+// rendered and sent again.
+var errFormatRejected = errors.New("llm: response format rejected")
+
+// chat sends msgs, rendered for response-format level, and returns the reply
+// text. When the server rejects the level it steps the Reviewer down and
+// returns errFormatRejected.
+func (r *Reviewer) chat(ctx context.Context, msgs []prompts.Message, level int32) (string, error) {
+	req := openai.ChatCompletionRequest{
+		Model:       r.cfg.Model,
+		Messages:    toOpenAI(msgs),
+		Temperature: 0,
 	}
+	switch level {
+	case formatSchema:
+		req.ResponseFormat = &openai.ChatCompletionResponseFormat{
+			Type: openai.ChatCompletionResponseFormatTypeJSONSchema,
+			JSONSchema: &openai.ChatCompletionResponseFormatJSONSchema{
+				Name: prompts.SchemaName, Schema: prompts.Schema(), Strict: true,
+			},
+		}
+	case formatJSONObject:
+		req.ResponseFormat = &openai.ChatCompletionResponseFormat{Type: openai.ChatCompletionResponseFormatTypeJSONObject}
+	}
+	resp, err := r.client.CreateChatCompletion(ctx, req)
+	if err != nil {
+		if st := statusOf(err); (st == http.StatusBadRequest || st == http.StatusUnprocessableEntity) && level < formatText {
+			r.format.CompareAndSwap(level, level+1)
+			r.log.Info("llm: server rejected response format; stepping down", "level", level, "err", err)
+			return "", errFormatRejected
+		}
+		return "", err
+	}
+	if r.cfg.OnUsage != nil {
+		r.cfg.OnUsage(r.cfg.Model, resp.Usage.PromptTokens, resp.Usage.CompletionTokens)
+	}
+	if len(resp.Choices) == 0 {
+		return "", fmt.Errorf("%w: no choices", errMalformed)
+	}
+	return resp.Choices[0].Message.Content, nil
 }

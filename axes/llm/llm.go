@@ -62,6 +62,7 @@ import (
 	"github.com/tiktoken-go/tokenizer"
 
 	"github.com/fiveaxis/fiveaxis/axes"
+	"github.com/fiveaxis/fiveaxis/prompts"
 )
 
 // Config configures the model. Zero values mean the defaults given below.
@@ -184,13 +185,15 @@ func (c Config) Validate() error {
 // Reviewer is the model client with its budget planner, cache, redactor and
 // global concurrency limit. One Reviewer serves every review of a process.
 type Reviewer struct {
-	cfg      Config
-	client   *openai.Client
-	store    Store
-	codec    tokenizer.Codec
-	redactor *Redactor
-	sem      chan struct{}
-	log      *slog.Logger
+	cfg    Config
+	client *openai.Client
+	store  Store
+	codec  tokenizer.Codec
+	// schemaTokens is what the findings schema adds to a request.
+	schemaTokens int
+	redactor     *Redactor
+	sem          chan struct{}
+	log          *slog.Logger
 	// format is the response-format level the server accepts (formatSchema
 	// until it rejects one).
 	format atomic.Int32
@@ -217,7 +220,7 @@ func New(cfg Config, store Store) (*Reviewer, error) {
 	if store == nil {
 		store = NewMemoryStore()
 	}
-	return &Reviewer{
+	rv := &Reviewer{
 		cfg:      cfg,
 		client:   newClient(cfg),
 		store:    store,
@@ -226,7 +229,9 @@ func New(cfg Config, store Store) (*Reviewer, error) {
 		sem:      make(chan struct{}, cfg.Concurrency),
 		log:      cfg.Logger,
 		plans:    map[weak.Pointer[axes.Input]]*plan{},
-	}, nil
+	}
+	rv.schemaTokens = countSchemaTokens(rv.tokens, prompts.Schema())
+	return rv, nil
 }
 
 // Model returns the configured model name.

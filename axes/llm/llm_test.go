@@ -92,9 +92,9 @@ func TestRequestShape(t *testing.T) {
 		if len(req.Messages) != 2 || req.Messages[0].Role != "system" || req.Messages[1].Role != "user" {
 			t.Fatalf("messages = %+v", req.Messages)
 		}
-		want2, _ := prompts.Render(prompts.Request{Axis: req.axis(), PR: prompts.PR{}, Files: []prompts.File{{Path: "fetch/fetch.go", Status: "modified", Diff: diffOf(req.user())}}})
+		want2, _ := prompts.Render(prompts.Request{Axis: req.axis(), PR: prompts.PR{}, Files: []prompts.File{{Path: "fetch/fetch.go", Status: "modified", Diff: diffOf(req.user())}}, Schema: true})
 		if req.system() != want2[0].Content {
-			t.Errorf("%s: system prompt is not the axis prompt", req.axis())
+			t.Errorf("%s: system prompt is not the axis prompt for a request with the schema:\n%s", req.axis(), req.system())
 		}
 		if !strings.Contains(req.user(), "FILE fetch/fetch.go (modified)") || !strings.Contains(req.user(), "    8 + \tfor i := 0; i <= 3; i++ {") {
 			t.Errorf("user message lacks the numbered diff:\n%s", req.user())
@@ -129,8 +129,25 @@ func TestRequestShape(t *testing.T) {
 func diffOf(user string) string {
 	i := strings.Index(user, "FILE fetch/fetch.go (modified)\n")
 	rest := user[i+len("FILE fetch/fetch.go (modified)\n"):]
-	j := strings.Index(rest, "\n<<<END ")
+	j := strings.Index(rest, "\n</diff ")
 	return rest[:j]
+}
+
+// The findings schema is charged as input when a request carries it: its
+// JSON without "required" and "additionalProperties", plus 9.
+func TestSchemaTokens(t *testing.T) {
+	b := setup(t, Config{}, empty)
+	full := b.rv.tokens(string(prompts.Schema()))
+	if b.rv.schemaTokens < 40 || b.rv.schemaTokens >= full {
+		t.Errorf("schema tokens = %d, want between 40 and the full schema's %d", b.rv.schemaTokens, full)
+	}
+	in := build(t, map[string]string{"fetch/fetch.go": fetchBase}, map[string]string{"fetch/fetch.go": fetchHead})
+	res := run(t, in, only(b.rv.Checkers(), "security/llm"), 0)
+	req := b.fake.requests()[0]
+	want := b.rv.messageTokens([]prompts.Message{{Role: "system", Content: req.system()}, {Role: "user", Content: req.user()}}) + b.rv.schemaTokens
+	if n := noteWith(res, "LLM security: 1 requests, "+thousands(want)+" tokens"); n == "" {
+		t.Errorf("notes = %v, want 1 request of %d tokens", res.Notes, want)
+	}
 }
 
 func TestOffByDefault(t *testing.T) {
@@ -321,12 +338,23 @@ func TestResponseFormatFallback(t *testing.T) {
 			k = req.ResponseFormat.Type
 		}
 		kinds = append(kinds, k)
+		// The reply's shape is spelled out only when no schema carries it.
+		spelled := strings.Contains(req.system(), `{"findings":[{"rule":"kebab-case-id"`)
+		if spelled != (k != "json_schema") {
+			t.Errorf("%s request: system prompt spells out the reply shape = %v\n%s", k, spelled, req.system())
+		}
 	}
 	if strings.Join(kinds, ",") != "json_schema,json_object,none" {
 		t.Errorf("formats tried = %v", kinds)
 	}
 	if len(res.Findings) != 1 {
 		t.Errorf("findings = %v", res.Findings)
+	}
+	// Only the accepted request is charged, without the schema it lacked.
+	last := b.fake.requests()[2]
+	want := b.rv.messageTokens([]prompts.Message{{Role: "system", Content: last.system()}, {Role: "user", Content: last.user()}})
+	if n := noteWith(res, "LLM correctness: 1 requests, "+thousands(want)+" tokens"); n == "" {
+		t.Errorf("notes = %v, want 1 request of %d tokens", res.Notes, want)
 	}
 	// The Reviewer remembers: the next review goes straight to text.
 	run(t, build(t, map[string]string{"a.go": "package a\n"}, map[string]string{"a.go": "package a\n\nvar A = 1\n"}), only(b.rv.Checkers(), "security/llm"), 0)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"math"
 	"path"
@@ -128,6 +129,49 @@ func (r *Reviewer) messageTokens(msgs []prompts.Message) int {
 	return n
 }
 
+// requestTokens counts the input tokens of msgs sent at response-format
+// level: the messages, plus the findings schema when the request carries
+// it, since servers bill it as input too.
+func (r *Reviewer) requestTokens(msgs []prompts.Message, level int32) int {
+	n := r.messageTokens(msgs)
+	if level == formatSchema {
+		n += r.schemaTokens
+	}
+	return n
+}
+
+// countSchemaTokens estimates what a response_format schema adds to a
+// request's input tokens. OpenAI does not document it; measured against its
+// API, it is the tokens of the schema's JSON without the "required" and
+// "additionalProperties" keywords, plus 9.
+func countSchemaTokens(count func(string) int, schema json.RawMessage) int {
+	var v any
+	if err := json.Unmarshal(schema, &v); err != nil {
+		return count(string(schema))
+	}
+	var strip func(any)
+	strip = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			delete(v, "required")
+			delete(v, "additionalProperties")
+			for _, e := range v {
+				strip(e)
+			}
+		case []any:
+			for _, e := range v {
+				strip(e)
+			}
+		}
+	}
+	strip(v)
+	b, err := json.Marshal(v)
+	if err != nil {
+		return count(string(schema))
+	}
+	return count(string(b)) + 9
+}
+
 func cacheKey(model string, axis axes.Axis, hash string) string {
 	h := sha256.Sum256([]byte(prompts.Version + "\x00" + model + "\x00" + string(axis) + "\x00" + hash))
 	return hex.EncodeToString(h[:])
@@ -162,16 +206,20 @@ func (p *plan) build(ctx context.Context, r *Reviewer, in *axes.Input, prior []a
 	}
 	p.pr = prompts.PR{Title: title, Body: body, Comments: recentComments(comments)}
 
-	// The fixed cost of a request: the prompts with no files.
+	// The fixed cost of a request: the prompts with no files, at whichever
+	// response-format level costs more, since the server may step down
+	// during the review.
 	overhead := map[axes.Axis]int{}
 	maxOverhead := 0
 	for _, a := range axes.All {
-		msgs, err := prompts.Render(prompts.Request{Axis: string(a), PR: p.pr})
-		if err != nil {
-			p.err = err
-			return
+		for _, level := range []int32{formatSchema, formatJSONObject} {
+			msgs, err := prompts.Render(prompts.Request{Axis: string(a), PR: p.pr, Schema: level == formatSchema})
+			if err != nil {
+				p.err = err
+				return
+			}
+			overhead[a] = max(overhead[a], r.requestTokens(msgs, level))
 		}
-		overhead[a] = r.messageTokens(msgs)
 		maxOverhead = max(maxOverhead, overhead[a])
 	}
 	maxChunk := max(r.cfg.MaxRequestTokens-maxOverhead, 256)

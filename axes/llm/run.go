@@ -140,11 +140,9 @@ func (r *Reviewer) review(ctx context.Context, p *plan, axis axes.Axis, batch []
 	for i, pt := range batch {
 		files[i] = pt.file()
 	}
-	msgs, err := prompts.Render(prompts.Request{Axis: string(axis), PR: p.pr, Files: files})
-	if err != nil {
-		return nil, err
-	}
-	content, err := r.send(ctx, p, msgs, run)
+	content, err := r.send(ctx, p, func(schema bool) ([]prompts.Message, error) {
+		return prompts.Render(prompts.Request{Axis: string(axis), PR: p.pr, Files: files, Schema: schema})
+	}, run)
 	if err != nil {
 		return nil, err
 	}
@@ -155,11 +153,8 @@ func (r *Reviewer) review(ctx context.Context, p *plan, axis axes.Axis, batch []
 	if len(content) > maxRepairChars {
 		content = content[:maxRepairChars]
 	}
-	repair, err := prompts.Repair(content)
-	if err != nil {
-		return nil, err
-	}
-	content, err = r.send(ctx, p, repair, run)
+	bad := content
+	content, err = r.send(ctx, p, func(bool) ([]prompts.Message, error) { return prompts.Repair(bad) }, run)
 	if err != nil {
 		return nil, err
 	}
@@ -167,31 +162,43 @@ func (r *Reviewer) review(ctx context.Context, p *plan, axis axes.Axis, batch []
 }
 
 // send makes one chat request within the global concurrency limit, charging
-// its tokens to the review's budget when it succeeds.
-func (r *Reviewer) send(ctx context.Context, p *plan, msgs []prompts.Message, run *axisRun) (string, error) {
-	n := int64(r.messageTokens(msgs))
-	if p.spent.Load()+n > int64(p.budget) {
-		return "", errBudget
-	}
+// its tokens to the review's budget when it succeeds. render builds the
+// messages; its argument says whether the request carries the findings
+// schema, which depends on the response formats the server accepts.
+func (r *Reviewer) send(ctx context.Context, p *plan, render func(schema bool) ([]prompts.Message, error), run *axisRun) (string, error) {
 	select {
 	case r.sem <- struct{}{}:
 	case <-ctx.Done():
 		return "", ctx.Err()
 	}
 	defer func() { <-r.sem }()
-	content, err := r.chat(ctx, msgs)
-	if err != nil {
-		if ctx.Err() != nil {
-			return "", fmt.Errorf("%w: %w", ctx.Err(), err)
+	for {
+		level := r.format.Load()
+		msgs, err := render(level == formatSchema)
+		if err != nil {
+			return "", err
 		}
-		return "", err
+		n := int64(r.requestTokens(msgs, level))
+		if p.spent.Load()+n > int64(p.budget) {
+			return "", errBudget
+		}
+		content, err := r.chat(ctx, msgs, level)
+		if errors.Is(err, errFormatRejected) {
+			continue
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return "", fmt.Errorf("%w: %w", ctx.Err(), err)
+			}
+			return "", err
+		}
+		p.spent.Add(n)
+		run.mu.Lock()
+		run.requests++
+		run.tokens += int(n)
+		run.mu.Unlock()
+		return content, nil
 	}
-	p.spent.Add(n)
-	run.mu.Lock()
-	run.requests++
-	run.tokens += int(n)
-	run.mu.Unlock()
-	return content, nil
 }
 
 // attribute assigns each finding to the chunk of the batch it belongs to: the

@@ -232,7 +232,7 @@ func TestInjectionCannotApprove(t *testing.T) {
 }
 
 // PR comments are data: each goes, redacted, into its own delimited
-// PR_COMMENT section of every request (never the system prompt); an
+// comment section of every request (never the system prompt); an
 // injection phrase in one is reported as a security finding; and a comment
 // changes nothing about the verdict.
 func TestCommentsAreData(t *testing.T) {
@@ -288,7 +288,7 @@ func TestCommentsAreData(t *testing.T) {
 	if len(reqs) != 5 {
 		t.Fatalf("requests = %d, want 5", len(reqs))
 	}
-	section := regexp.MustCompile(`(?s)<<<BEGIN (\S+) PR_COMMENT_(\d)>>>\n(.*?)\n<<<END (\S+) PR_COMMENT_(\d)>>>`)
+	section := regexp.MustCompile(`(?s)<comment_(\d) (\S+)>\n(.*?)\n</comment_(\d) (\S+)>`)
 	for _, req := range reqs {
 		if strings.Contains(req.system(), "ignore previous instructions") || strings.Contains(req.system(), "staging key") {
 			t.Error("a PR comment leaked into the system prompt")
@@ -298,10 +298,10 @@ func TestCommentsAreData(t *testing.T) {
 		}
 		ms := section.FindAllStringSubmatch(req.user(), -1)
 		if len(ms) != 2 {
-			t.Fatalf("%s request: %d PR_COMMENT sections, want 2:\n%s", req.axis(), len(ms), req.user())
+			t.Fatalf("%s request: %d comment sections, want 2:\n%s", req.axis(), len(ms), req.user())
 		}
 		for i, m := range ms {
-			if m[1] != m[4] || m[2] != m[5] || m[2] != fmt.Sprint(i+1) {
+			if m[1] != m[4] || m[2] != m[5] || m[1] != fmt.Sprint(i+1) {
 				t.Errorf("section %d is not delimited with one boundary and number: %q", i+1, m[0])
 			}
 		}
