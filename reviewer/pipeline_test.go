@@ -35,7 +35,12 @@ func testCheckers() []*axes.Checker {
 					}
 					for i, l := range strings.Split(string(data), "\n") {
 						if strings.Contains(l, word) {
-							p.Report(axes.Finding{Path: f.NewPath, Line: i + 1, Message: "found " + word + " here; remove it."})
+							// A trailing "// WORD" comment has a mechanical fix.
+							fix, _ := strings.CutSuffix(l, " // "+word)
+							if fix == l {
+								fix = ""
+							}
+							p.Report(axes.Finding{Path: f.NewPath, Line: i + 1, Message: "found " + word + " here; remove it.", Suggestion: fix})
 						}
 					}
 				}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"sort"
+	"strings"
 
 	"github.com/fiveaxis/fiveaxis/axes"
 )
@@ -57,7 +58,21 @@ type (
 		Level     string          `json:"level"`
 		Message   sarifText       `json:"message"`
 		Locations []sarifLocation `json:"locations,omitempty"`
+		Fixes     []sarifFix      `json:"fixes,omitempty"`
 		Props     map[string]any  `json:"properties,omitempty"`
+	}
+	// sarifFix is a finding's suggestion: its lines replaced by the new text.
+	sarifFix struct {
+		Description     sarifText           `json:"description"`
+		ArtifactChanges []sarifArtifactEdit `json:"artifactChanges"`
+	}
+	sarifArtifactEdit struct {
+		ArtifactLocation sarifArtifact      `json:"artifactLocation"`
+		Replacements     []sarifReplacement `json:"replacements"`
+	}
+	sarifReplacement struct {
+		DeletedRegion   sarifRegion `json:"deletedRegion"`
+		InsertedContent sarifText   `json:"insertedContent"`
 	}
 	sarifLocation struct {
 		PhysicalLocation sarifPhysical `json:"physicalLocation"`
@@ -145,6 +160,20 @@ func WriteSARIF(w io.Writer, r *Review, checkers []*axes.Checker) error {
 			if f.Line > 0 {
 				_, end := f.Span()
 				loc.PhysicalLocation.Region = &sarifRegion{StartLine: f.Line, EndLine: end}
+				if f.Suggestion != "" {
+					// A line-only region covers whole lines without the last
+					// newline, which the suggestion does not end with either.
+					res.Fixes = []sarifFix{{
+						Description: sarifText{Text: "Suggested change"},
+						ArtifactChanges: []sarifArtifactEdit{{
+							ArtifactLocation: loc.PhysicalLocation.ArtifactLocation,
+							Replacements: []sarifReplacement{{
+								DeletedRegion:   sarifRegion{StartLine: f.Line, EndLine: end},
+								InsertedContent: sarifText{Text: strings.TrimRight(f.Suggestion, "\n")},
+							}},
+						}},
+					}}
+				}
 			}
 			res.Locations = []sarifLocation{loc}
 		}

@@ -147,9 +147,13 @@ func runSQLRowsNotClosed(ctx context.Context, pass *axes.Pass) error {
 				if g.IsTest {
 					sev = axes.SeverityInfo
 				}
-				pass.Report(axes.Finding{Path: g.Path, Line: g.Line(as.Pos()), EndLine: g.Line(as.End() - 1), Severity: sev,
+				f := axes.Finding{Path: g.Path, Line: g.Line(as.Pos()), EndLine: g.Line(as.End() - 1), Severity: sev,
 					Message: name + " is never closed, so each call holds a database connection until the " +
-						"garbage collector finds it; add defer " + name + ".Close() right after the error check."})
+						"garbage collector finds it; add defer " + name + ".Close() right after the error check."}
+				if fix, ok := deferCloseAfterCheck(g, fd, as, name+".Close()"); ok {
+					f.EndLine, f.Suggestion = fix.endLine, fix.suggestion
+				}
+				pass.Report(f)
 			}
 		}
 	}

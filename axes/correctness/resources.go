@@ -64,9 +64,13 @@ func runHTTPBodyNotClosed(ctx context.Context, pass *axes.Pass) error {
 					}
 					continue
 				}
-				pass.Report(axes.Finding{Path: g.Path, Line: g.Line(r.as.Pos()), EndLine: g.Line(r.as.End() - 1), Severity: sev,
+				f := axes.Finding{Path: g.Path, Line: g.Line(r.as.Pos()), EndLine: g.Line(r.as.End() - 1), Severity: sev,
 					Message: name + ".Body is never closed, so every call leaks a connection and its buffers; add " +
-						"defer " + name + ".Body.Close() right after the error check."})
+						"defer " + name + ".Body.Close() right after the error check."}
+				if fix, ok := deferCloseAfterCheck(g, fd, r.as, name+".Body.Close()"); ok {
+					f.EndLine, f.Suggestion = fix.endLine, fix.suggestion
+				}
+				pass.Report(f)
 			}
 		}
 	}

@@ -2,6 +2,7 @@ package correctness_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/fiveaxis/fiveaxis/axes"
@@ -33,6 +34,66 @@ func TestLostCancelSuggestion(t *testing.T) {
 				t.Fatalf("findings = %v", res.Findings)
 			}
 			if got := res.Findings[0].Suggestion; got != tt.want {
+				t.Errorf("suggestion = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// suggestionOf runs checker on a head file and returns the suggestion of
+// its single finding.
+func suggestionOf(t *testing.T, checker *axes.Checker, src string) string {
+	t.Helper()
+	r := axestest.Build(t, &axestest.Case{
+		Base: map[string][]byte{"go.mod": []byte("module example.com/p\n\ngo 1.22\n")},
+		Head: map[string][]byte{"p/p.go": []byte(src)},
+	})
+	res, err := axes.Run(context.Background(), []*axes.Checker{checker}, r.Input, axes.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Findings) != 1 {
+		t.Fatalf("findings = %v", res.Findings)
+	}
+	f := res.Findings[0]
+	if f.Suggestion != "" {
+		// A suggestion replaces the finding's lines: it must start with them.
+		lines := strings.Split(src, "\n")
+		orig := strings.Join(lines[f.Line-1:f.EndLine], "\n")
+		if !strings.HasPrefix(f.Suggestion, orig+"\n") {
+			t.Errorf("suggestion does not keep lines %d-%d:\n%s\nvs\n%s", f.Line, f.EndLine, f.Suggestion, orig)
+		}
+	}
+	return f.Suggestion
+}
+
+func TestDeferCloseSuggestions(t *testing.T) {
+	const httpHead = "package p\n\nimport (\n\t\"io\"\n\t\"net/http\"\n)\n\n// Fetch fetches.\nfunc Fetch(url string) ([]byte, error) {\n"
+	tests := []struct {
+		name    string
+		checker *axes.Checker
+		src     string
+		want    string
+	}{
+		{"body after check", correctness.HTTPBodyNotClosed,
+			httpHead + "\tresp, err := http.Get(url)\n\tif err != nil {\n\t\treturn nil, err\n\t}\n\treturn io.ReadAll(resp.Body)\n}\n",
+			"\tresp, err := http.Get(url)\n\tif err != nil {\n\t\treturn nil, err\n\t}\n\tdefer resp.Body.Close()"},
+		{"body without check", correctness.HTTPBodyNotClosed,
+			httpHead + "\tresp, _ := http.Get(url)\n\treturn io.ReadAll(resp.Body)\n}\n", ""},
+		{"body check with else", correctness.HTTPBodyNotClosed,
+			httpHead + "\tresp, err := http.Get(url)\n\tif err != nil {\n\t\treturn nil, err\n\t} else {\n\t\turl = \"\"\n\t}\n\treturn io.ReadAll(resp.Body)\n}\n", ""},
+		{"body in a loop", correctness.HTTPBodyNotClosed,
+			httpHead + "\tvar out []byte\n\tfor range 3 {\n\t\tresp, err := http.Get(url)\n\t\tif err != nil {\n\t\t\treturn nil, err\n\t\t}\n\t\tb, _ := io.ReadAll(resp.Body)\n\t\tout = append(out, b...)\n\t}\n\treturn out, nil\n}\n", ""},
+		{"body in a func literal in a loop", correctness.HTTPBodyNotClosed,
+			httpHead + "\tvar out []byte\n\tfor range 3 {\n\t\tfunc() {\n\t\t\tresp, err := http.Get(url)\n\t\t\tif err != nil {\n\t\t\t\treturn\n\t\t\t}\n\t\t\tb, _ := io.ReadAll(resp.Body)\n\t\t\tout = append(out, b...)\n\t\t}()\n\t}\n\treturn out, nil\n}\n",
+			"\t\t\tresp, err := http.Get(url)\n\t\t\tif err != nil {\n\t\t\t\treturn\n\t\t\t}\n\t\t\tdefer resp.Body.Close()"},
+		{"rows", correctness.SQLRowsNotClosed,
+			"package p\n\nimport \"database/sql\"\n\n// Names lists names.\nfunc Names(db *sql.DB) ([]string, error) {\n\trows, err := db.Query(\"SELECT name FROM t\")\n\tif err != nil {\n\t\treturn nil, err\n\t}\n\tvar out []string\n\tfor rows.Next() {\n\t\tvar n string\n\t\tif err := rows.Scan(&n); err != nil {\n\t\t\treturn nil, err\n\t\t}\n\t\tout = append(out, n)\n\t}\n\treturn out, rows.Err()\n}\n",
+			"\trows, err := db.Query(\"SELECT name FROM t\")\n\tif err != nil {\n\t\treturn nil, err\n\t}\n\tdefer rows.Close()"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := suggestionOf(t, tt.checker, tt.src); got != tt.want {
 				t.Errorf("suggestion = %q, want %q", got, tt.want)
 			}
 		})

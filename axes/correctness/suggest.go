@@ -1,0 +1,139 @@
+package correctness
+
+import (
+	"go/ast"
+	"go/token"
+	"strings"
+
+	"github.com/fiveaxis/fiveaxis/axes"
+)
+
+// deferCloseFix is a mechanical fix that adds "defer <closer>" after the
+// error check of the assignment that opened a resource.
+type deferCloseFix struct {
+	endLine    int    // the last line the suggestion replaces
+	suggestion string // the replaced lines, then the defer
+}
+
+// deferCloseAfterCheck builds the fix for
+//
+//	x, err := open(...)
+//	if err != nil {
+//		return ...
+//	}
+//
+// by repeating those lines and adding "defer <closer>" below them. It gives
+// up (ok false) unless the assignment stands alone on its first line, the
+// next statement is exactly that error check with a terminating body and a
+// closing brace on its own line, and the assignment is not inside a loop of
+// its function (a defer there would pile up until the function returns).
+func deferCloseAfterCheck(g *axes.GoFile, fd *ast.FuncDecl, as *ast.AssignStmt, closer string) (deferCloseFix, bool) {
+	if len(as.Lhs) != 2 {
+		return deferCloseFix{}, false
+	}
+	errID, ok := as.Lhs[1].(*ast.Ident)
+	if !ok || errID.Name == "_" {
+		return deferCloseFix{}, false
+	}
+	list, i, inLoop := enclosingList(fd.Body, as)
+	if list == nil || inLoop || i+1 >= len(list) {
+		return deferCloseFix{}, false
+	}
+	check, ok := list[i+1].(*ast.IfStmt)
+	if !ok || check.Init != nil || check.Else != nil || !isNotNil(check.Cond, errID.Name) || !terminates(check.Body) {
+		return deferCloseFix{}, false
+	}
+	first, last := g.Line(as.Pos()), g.Line(check.End()-1)
+	head := g.LineText(first)
+	if strings.TrimSpace(head) == "" || g.Fset.Position(as.Pos()).Column != len(axes.Indent(head))+1 ||
+		strings.TrimSpace(g.LineText(last)) != "}" {
+		return deferCloseFix{}, false
+	}
+	var b strings.Builder
+	for n := first; n <= last; n++ {
+		b.WriteString(g.LineText(n) + "\n")
+	}
+	b.WriteString(axes.Indent(head) + "defer " + closer)
+	return deferCloseFix{endLine: last, suggestion: b.String()}, true
+}
+
+// enclosingList finds the statement list that holds target directly and
+// its index there, and whether a for or range loop of the same function
+// (not of a nested function literal) encloses it.
+func enclosingList(body *ast.BlockStmt, target ast.Stmt) (list []ast.Stmt, index int, inLoop bool) {
+	var walk func(n ast.Node, loop bool) bool
+	walk = func(n ast.Node, loop bool) bool {
+		found := false
+		ast.Inspect(n, func(c ast.Node) bool {
+			if found || c == nil {
+				return false
+			}
+			if c != n {
+				switch c := c.(type) {
+				case *ast.FuncLit:
+					found = walk(c.Body, false)
+					return false
+				case *ast.ForStmt:
+					found = walk(c.Body, true)
+					return false
+				case *ast.RangeStmt:
+					found = walk(c.Body, true)
+					return false
+				}
+			}
+			var stmts []ast.Stmt
+			switch c := c.(type) {
+			case *ast.BlockStmt:
+				stmts = c.List
+			case *ast.CaseClause:
+				stmts = c.Body
+			case *ast.CommClause:
+				stmts = c.Body
+			}
+			for j, s := range stmts {
+				if s == target {
+					list, index, inLoop, found = stmts, j, loop, true
+					return false
+				}
+			}
+			return true
+		})
+		return found
+	}
+	walk(body, false)
+	return list, index, inLoop
+}
+
+// isNotNil reports whether cond is "name != nil".
+func isNotNil(cond ast.Expr, name string) bool {
+	be, ok := unparen(cond).(*ast.BinaryExpr)
+	if !ok || be.Op != token.NEQ {
+		return false
+	}
+	x, ok1 := unparen(be.X).(*ast.Ident)
+	y, ok2 := unparen(be.Y).(*ast.Ident)
+	return ok1 && ok2 && x.Name == name && y.Name == "nil"
+}
+
+// terminates reports whether a block ends in a return, panic, or a branch
+// statement, so that the code after it runs only without an error.
+func terminates(b *ast.BlockStmt) bool {
+	if len(b.List) == 0 {
+		return false
+	}
+	switch s := b.List[len(b.List)-1].(type) {
+	case *ast.ReturnStmt, *ast.BranchStmt:
+		return true
+	case *ast.ExprStmt:
+		call, ok := s.X.(*ast.CallExpr)
+		if !ok {
+			return false
+		}
+		if id, ok := call.Fun.(*ast.Ident); ok && id.Name == "panic" {
+			return true
+		}
+		sel, ok := call.Fun.(*ast.SelectorExpr)
+		return ok && (sel.Sel.Name == "Fatal" || sel.Sel.Name == "Fatalf" || sel.Sel.Name == "FailNow")
+	}
+	return false
+}
