@@ -391,15 +391,20 @@ func runNilErrorAfterCheck(ctx context.Context, pass *axes.Pass) error {
 							fn.Decl != nil && fn.Decl.Doc != nil && strings.Contains(fn.Decl.Doc.Text(), "nil") {
 							sev = axes.SeverityInfo // a deliberate fallback, judging by the comments around it
 						}
-						pass.Report(axes.Finding{Path: g.Path, Line: line, Severity: sev,
+						f := axes.Finding{Path: g.Path, Line: line, Severity: sev,
 							Message: "This returns a nil error right after " + errVar + " != nil, so the failure is swallowed " +
 								"and the caller carries on as if it succeeded; return " + errVar + " (wrapped with context) " +
-								"or, if ignoring it is intended, say why in a comment."})
+								"or, if ignoring it is intended, say why in a comment."}
+						if sev == axes.SeverityWarning {
+							f.Suggestion = replaceIdent(g, ret, last, errVar)
+						}
+						pass.Report(f)
 					case isErrName(last.Name) && last.Name != errVar && !assignedIn(ifs.Body, last.Name) &&
 						locals[last.Name] && knownNil(fn.Body, checked, last.Name, ifs):
 						pass.Report(axes.Finding{Path: g.Path, Line: line, Severity: axes.SeverityError,
 							Message: "The check is on " + errVar + " but the function returns " + last.Name +
-								", which is typically nil here, so the failure is lost; return " + errVar + "."})
+								", which is typically nil here, so the failure is lost; return " + errVar + ".",
+							Suggestion: replaceIdent(g, ret, last, errVar)})
 					}
 					break
 				}

@@ -451,10 +451,13 @@ func runWGAddInGoroutine(ctx context.Context, pass *axes.Pass) error {
 				if !dones[r] {
 					continue
 				}
-				line := g.Line(call.Pos())
-				pass.Report(axes.Finding{Path: g.Path, Line: line,
+				f := axes.Finding{Path: g.Path, Line: g.Line(call.Pos()),
 					Message: r + ".Add runs inside the goroutine it counts, so " + r + ".Wait can return before it " +
-						"runs; call " + r + ".Add(1) before the go statement."})
+						"runs; call " + r + ".Add(1) before the go statement."}
+				if line, fix, ok := addBeforeGo(g, gs, lit, call); ok {
+					f.Line, f.EndLine, f.Suggestion = line, f.Line, fix
+				}
+				pass.Report(f)
 			}
 			return true
 		})

@@ -137,3 +137,42 @@ func terminates(b *ast.BlockStmt) bool {
 	}
 	return false
 }
+
+// replaceIdent returns the line of a one-line statement st with the
+// identifier id replaced by name, or "" when st spans several lines.
+func replaceIdent(g *axes.GoFile, st ast.Stmt, id *ast.Ident, name string) string {
+	line := g.Line(st.Pos())
+	if line != g.Line(st.End()-1) || g.Line(id.Pos()) != line {
+		return ""
+	}
+	text := g.LineText(line)
+	col := g.Fset.Position(id.Pos()).Column - 1
+	if col < 0 || col+len(id.Name) > len(text) || text[col:col+len(id.Name)] != id.Name {
+		return ""
+	}
+	return text[:col] + name + text[col+len(id.Name):]
+}
+
+// addBeforeGo moves "wg.Add(<literal>)", the first statement of a go
+// statement's function literal and on the line right after "go func",
+// above the go statement. It returns the go statement's line and the
+// replacement of that line and the next, or ok false.
+func addBeforeGo(g *axes.GoFile, gs *ast.GoStmt, lit *ast.FuncLit, add *ast.CallExpr) (line int, suggestion string, ok bool) {
+	if len(lit.Body.List) == 0 || len(add.Args) != 1 {
+		return 0, "", false
+	}
+	if es, isExpr := lit.Body.List[0].(*ast.ExprStmt); !isExpr || es.X != add {
+		return 0, "", false
+	}
+	if _, isLit := add.Args[0].(*ast.BasicLit); !isLit {
+		return 0, "", false // the count may depend on the goroutine's arguments
+	}
+	goLine, addLine := g.Line(gs.Pos()), g.Line(add.Pos())
+	goText, addText := g.LineText(goLine), g.LineText(addLine)
+	if addLine != goLine+1 || g.Line(add.End()-1) != addLine ||
+		g.Fset.Position(gs.Pos()).Column != len(axes.Indent(goText))+1 ||
+		strings.TrimSpace(addText) != strings.TrimSpace(string(g.Src[g.Fset.Position(add.Pos()).Offset:g.Fset.Position(add.End()).Offset])) {
+		return 0, "", false
+	}
+	return goLine, axes.Indent(goText) + strings.TrimSpace(addText) + "\n" + goText, true
+}
