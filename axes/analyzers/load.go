@@ -89,7 +89,7 @@ func analyze(ctx context.Context, pass *axes.Pass, opts Options, rules []Rule) (
 		}
 		for _, d := range act.Diagnostics {
 			r := ix.lookup(orig[act.Analyzer], d)
-			if r == nil {
+			if r == nil || suppressed(orig[act.Analyzer], d, act.Package.Syntax) {
 				continue
 			}
 			pos := act.Package.Fset.Position(d.Pos)

@@ -392,10 +392,12 @@ func secretFeeders(pass *axes.Pass, g *axes.GoFile) map[string]bool {
 							}
 						}
 					}
-				case *ast.KeyValueExpr:
-					if isSecretName(exprName(s.Key)) {
-						if c := callee(s.Value); c != "" {
-							m[c] = true
+				case *ast.CompositeLit:
+					for _, e := range s.Elts {
+						if kv, ok := e.(*ast.KeyValueExpr); ok && secretField(s, kv) {
+							if c := callee(kv.Value); c != "" {
+								m[c] = true
+							}
 						}
 					}
 				case *ast.ReturnStmt:
@@ -414,6 +416,28 @@ func secretFeeders(pass *axes.Pass, g *axes.GoFile) map[string]bool {
 		}
 	}
 	return m
+}
+
+// secretField reports whether the field kv of lit holds a secret: its
+// name looks like one, alone or after the literal's type name (Code in an
+// Invite is an invite code, Token in a Reset a reset token).
+func secretField(lit *ast.CompositeLit, kv *ast.KeyValueExpr) bool {
+	n := exprName(kv.Key)
+	if n == "" {
+		return false
+	}
+	if isSecretName(n) {
+		return true
+	}
+	if lit == nil {
+		return false
+	}
+	t := lit.Type
+	if sel, ok := t.(*ast.SelectorExpr); ok {
+		t = sel.Sel
+	}
+	tn := exprName(t)
+	return tn != "" && isSecretName(tn+n) && !notSecretish.MatchString(tn)
 }
 
 // secretTarget returns the secret-looking name that the innermost call of
@@ -443,8 +467,12 @@ func secretTarget(stack []ast.Node) string {
 			}
 			return ""
 		case *ast.KeyValueExpr:
-			if n := exprName(s.Key); secretish.MatchString(n) && !notSecretish.MatchString(n) {
-				return n
+			var lit *ast.CompositeLit
+			if i > 0 {
+				lit, _ = stack[i-1].(*ast.CompositeLit)
+			}
+			if secretField(lit, s) {
+				return exprName(s.Key)
 			}
 			return ""
 		case *ast.FuncLit, *ast.BlockStmt:
