@@ -79,11 +79,17 @@ type sqlScan struct {
 	// allow holds maps whose values are all constant strings: a value
 	// looked up in one is picked from a fixed allow-list.
 	allow map[string]bool
+	// helpers holds the package's functions whose string result is built
+	// only from constants and allow-list lookups (an ORDER BY builder).
+	helpers map[string]bool
+	// quiet scans a helper without reporting.
+	quiet bool
 }
 
 func runSQLInjection(ctx context.Context, pass *axes.Pass) error {
-	consts := map[string]map[string]bool{} // package constants by dir|package
-	allow := map[string]map[string]bool{}  // allow-list maps by dir|package
+	consts := map[string]map[string]bool{}  // package constants by dir|package
+	allow := map[string]map[string]bool{}   // allow-list maps by dir|package
+	helpers := map[string]map[string]bool{} // safe SQL-text helpers by dir|package
 	for _, g := range pass.ChangedGoFiles(false) {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -95,7 +101,10 @@ func runSQLInjection(ctx context.Context, pass *axes.Pass) error {
 		if allow[key] == nil {
 			allow[key] = allowListMaps(pass, g)
 		}
-		s := &sqlScan{pass: pass, g: g, imports: g.Imports(), consts: consts[key]}
+		if helpers[key] == nil {
+			helpers[key] = safeHelpers(pass, g, consts[key], allow[key])
+		}
+		s := &sqlScan{pass: pass, g: g, imports: g.Imports(), consts: consts[key], helpers: helpers[key]}
 		axes.FuncBodies(g.AST, func(_ *ast.FuncDecl, body *ast.BlockStmt) {
 			s.vars, s.sqlVars, s.done, s.locals = map[string]*taint{}, map[string]bool{}, map[*taint]bool{}, map[string]bool{}
 			s.allow = map[string]bool{}
@@ -119,9 +128,10 @@ func (s *sqlScan) scan(body ast.Node) {
 	ast.Inspect(body, func(n ast.Node) bool {
 		switch st := n.(type) {
 		case *ast.AssignStmt:
-			// col, ok := columns[key]: a value picked from an allow-list
+			// col, ok := columns[key]: a value picked from an allow-list;
+			// order, err := orderBy(key): text from a safe helper
 			if len(st.Lhs) == 2 && len(st.Rhs) == 1 {
-				if id, ok := st.Lhs[0].(*ast.Ident); ok && s.allowLookup(st.Rhs[0]) {
+				if id, ok := st.Lhs[0].(*ast.Ident); ok && (s.allowLookup(st.Rhs[0]) || s.helperCall(st.Rhs[0])) {
 					s.locals[id.Name] = true
 				}
 			}
@@ -234,6 +244,9 @@ func identName(e ast.Expr) string {
 
 func (s *sqlScan) report(t *taint, sink string) {
 	s.done[t] = true
+	if s.quiet {
+		return
+	}
 	if !s.pass.AddedIn(s.g.Path, t.from, t.to) {
 		return
 	}
@@ -296,7 +309,84 @@ func (s *sqlScan) safeValue(e ast.Expr) bool {
 	case *ast.IndexExpr:
 		return s.allowLookup(t)
 	}
-	return false
+	return s.helperCall(e)
+}
+
+// helperCall reports whether e calls one of the package's safe helpers.
+func (s *sqlScan) helperCall(e ast.Expr) bool {
+	call, ok := ast.Unparen(e).(*ast.CallExpr)
+	if !ok {
+		return false
+	}
+	id, ok := call.Fun.(*ast.Ident)
+	return ok && s.helpers[id.Name]
+}
+
+// safeHelpers returns the functions of g's package whose first result is a
+// string and every return gives text built only from constants, allow-list
+// lookups and formatting of those: an ORDER BY builder that maps a sort key
+// through a fixed map, say. Their results are as safe as constants.
+func safeHelpers(pass *axes.Pass, g *axes.GoFile, consts, allow map[string]bool) map[string]bool {
+	out := map[string]bool{}
+	for _, f := range pass.PackageFiles(path.Dir(g.Path)) {
+		if f.AST.Name.Name != g.AST.Name.Name {
+			continue
+		}
+		for _, d := range f.AST.Decls {
+			fd, ok := d.(*ast.FuncDecl)
+			if !ok || fd.Body == nil || fd.Recv != nil || fd.Type.Results == nil || len(fd.Type.Results.List) == 0 {
+				continue
+			}
+			if id, ok := fd.Type.Results.List[0].Type.(*ast.Ident); !ok || id.Name != "string" {
+				continue
+			}
+			s := &sqlScan{pass: pass, g: f, imports: f.Imports(), consts: consts, quiet: true,
+				vars: map[string]*taint{}, sqlVars: map[string]bool{}, done: map[*taint]bool{}, locals: map[string]bool{},
+				allow: map[string]bool{}, helpers: map[string]bool{}}
+			for k := range allow {
+				s.allow[k] = true
+			}
+			s.scan(fd.Body)
+			safe, returns := true, 0
+			ast.Inspect(fd.Body, func(n ast.Node) bool {
+				switch r := n.(type) {
+				case *ast.FuncLit:
+					return false
+				case *ast.ReturnStmt:
+					returns++
+					if len(r.Results) == 0 || !s.safeText(r.Results[0]) {
+						safe = false
+					}
+				}
+				return safe
+			})
+			if safe && returns > 0 {
+				out[fd.Name.Name] = true
+			}
+		}
+	}
+	return out
+}
+
+// safeText reports whether e is constant text, or fmt.Sprintf of a
+// constant format with constant arguments.
+func (s *sqlScan) safeText(e ast.Expr) bool {
+	if s.isConst(e) {
+		return true
+	}
+	call, ok := ast.Unparen(e).(*ast.CallExpr)
+	if !ok || len(call.Args) == 0 {
+		return false
+	}
+	if p, name := axes.PkgSelector(s.imports, call.Fun); p != "fmt" || name != "Sprintf" {
+		return false
+	}
+	for _, a := range call.Args {
+		if !s.isConst(a) {
+			return false
+		}
+	}
+	return true
 }
 
 // allowLookup reports whether e looks a value up in an allow-list map.
