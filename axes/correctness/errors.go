@@ -2,6 +2,7 @@ package correctness
 
 import (
 	"context"
+	"fmt"
 	"go/ast"
 	"go/token"
 	"path"
@@ -397,6 +398,12 @@ func runNilErrorAfterCheck(ctx context.Context, pass *axes.Pass) error {
 								"or, if ignoring it is intended, say why in a comment."}
 						if sev == axes.SeverityWarning {
 							f.Suggestion = replaceIdent(g, ret, last, errVar)
+							if n := reportsErrors(fn.Body, ifs, nres); n > 0 {
+								// The function reports its other failures, so
+								// this one is an oversight, not a policy.
+								f.Severity = axes.SeverityError
+								f.Message += fmt.Sprintf(" The function's %d other failure paths return an error.", n)
+							}
 						}
 						pass.Report(f)
 					case isErrName(last.Name) && last.Name != errVar && !assignedIn(ifs.Body, last.Name) &&
@@ -416,6 +423,39 @@ func runNilErrorAfterCheck(ctx context.Context, pass *axes.Pass) error {
 		}
 	}
 	return nil
+}
+
+// reportsErrors counts the returns of body, outside skip and its nested
+// functions, whose error result (index nres-1) is built or passed on: an
+// errors.New or fmt.Errorf call, a sentinel Err value, or an error variable.
+func reportsErrors(body *ast.BlockStmt, skip ast.Node, nres int) int {
+	n := 0
+	ast.Inspect(body, func(x ast.Node) bool {
+		switch r := x.(type) {
+		case *ast.FuncLit:
+			return false
+		case *ast.ReturnStmt:
+			if len(r.Results) != nres || r.Pos() >= skip.Pos() && r.End() <= skip.End() {
+				return true
+			}
+			switch e := r.Results[nres-1].(type) {
+			case *ast.CallExpr:
+				if name := axes.CalleeName(e); name == "Errorf" || name == "New" || name == "Join" || strings.HasPrefix(name, "Wrap") {
+					n++
+				}
+			case *ast.Ident:
+				if e.Name != "nil" && (isErrName(e.Name) || strings.HasPrefix(e.Name, "Err")) {
+					n++
+				}
+			case *ast.SelectorExpr:
+				if strings.HasPrefix(e.Sel.Name, "Err") {
+					n++
+				}
+			}
+		}
+		return true
+	})
+	return n
 }
 
 // returnsEarlierData reports whether results (the non-error results of a
