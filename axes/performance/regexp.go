@@ -87,8 +87,23 @@ func runRegexpCompilePerCall(ctx context.Context, pass *axes.Pass) error {
 					if name == "New" && !parsedConst(stack, consts) {
 						return true
 					}
-				} else if len(call.Args) != 1 || !axes.IsConstExpr(call.Args[0], consts) {
+				} else if len(call.Args) != 1 {
 					return true
+				} else if !axes.IsConstExpr(call.Args[0], consts) {
+					// A pattern that does not change between the iterations
+					// of an enclosing loop is recompiled on each of them.
+					loop := invariantLoop(call.Args[0], stack)
+					if loop == nil || stored(body, call, stack) {
+						return true
+					}
+					stmt := enclosingStmt(stack, call)
+					from, to := g.Span(stmt)
+					if pass.AddedIn(g.Path, from, to) {
+						pass.Report(axes.Finding{Path: g.Path, Line: from, EndLine: to, Message: fmt.Sprintf(
+							"%s is compiled on every iteration of the loop at line %d, although it does not change between them; compile it once before that loop and reuse the *regexp.Regexp.",
+							exprText(call.Args[0]), g.Line(loop.Pos()))})
+					}
+					return false
 				}
 				if stored(body, call, stack) {
 					return false
@@ -251,4 +266,46 @@ walk:
 		return !escapes
 	})
 	return escapes
+}
+
+// invariantLoop returns the outermost loop around the end of stack (within
+// the same function) whose iterations all see the same value of e, or nil.
+func invariantLoop(e ast.Expr, stack []ast.Node) ast.Stmt {
+	var out ast.Stmt
+	for i := len(stack) - 1; i >= 0; i-- {
+		switch l := stack[i].(type) {
+		case *ast.FuncLit:
+			return out
+		case *ast.ForStmt, *ast.RangeStmt:
+			loop := l.(ast.Stmt)
+			if !mentionsAny(e, variantVars(loop)) {
+				out = loop
+			}
+		}
+	}
+	return out
+}
+
+// variantVars returns the names whose value can change from one iteration
+// of loop to the next: those the loop assigns (loopVars), and the key and
+// value of loops nested in it that range over something that changes.
+func variantVars(loop ast.Stmt) map[string]bool {
+	m := loopVars(loop)
+	for changed := true; changed; {
+		changed = false
+		ast.Inspect(loopBody(loop), func(n ast.Node) bool {
+			r, ok := n.(*ast.RangeStmt)
+			if !ok || !mentionsAny(r.X, m) {
+				return true
+			}
+			for _, e := range []ast.Expr{r.Key, r.Value} {
+				if id, ok := e.(*ast.Ident); ok && id.Name != "_" && !m[id.Name] {
+					m[id.Name] = true
+					changed = true
+				}
+			}
+			return true
+		})
+	}
+	return m
 }
