@@ -600,6 +600,25 @@ func inputCollection(x ast.Expr, fd *ast.FuncDecl, body *ast.BlockStmt) bool {
 	return false
 }
 
+// smallWords in a comment say that a collection is small by design.
+var smallWords = regexp.MustCompile(`(?i)\b(short|small|fixed|few|handful|bounded|at most \d+|a dozen)\b`)
+
+// documentedSmall reports whether the function's doc comment, or a comment
+// ending just above the loop, says the collection is small by design ("runs
+// the deploy's checks (a short, fixed list) concurrently").
+func documentedSmall(g *axes.GoFile, fd *ast.FuncDecl, loop ast.Stmt) bool {
+	if fd != nil && fd.Doc != nil && smallWords.MatchString(fd.Doc.Text()) {
+		return true
+	}
+	line := g.Line(loop.Pos())
+	for _, cg := range g.AST.Comments {
+		if end := g.Line(cg.End()); end < line && end >= line-2 && smallWords.MatchString(cg.Text()) {
+			return true
+		}
+	}
+	return false
+}
+
 // bounded reports whether a function limits its concurrency: errgroup
 // SetLimit, a weighted semaphore, or a channel send used as a semaphore.
 func bounded(body *ast.BlockStmt) bool {
@@ -648,6 +667,9 @@ func runGoroutinePerItem(ctx context.Context, pass *axes.Pass) error {
 					return true
 				}
 				if r, ok := loop.(*ast.RangeStmt); ok && (rangesOverCount(r, fd, body) || !inputCollection(r.X, fd, body)) {
+					return true
+				}
+				if documentedSmall(g, fd, loop) {
 					return true
 				}
 				line := g.Line(at.Pos())
