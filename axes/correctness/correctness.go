@@ -16,6 +16,7 @@ func Checkers() []*axes.Checker {
 		TestGoroutineNotJoined,
 		DiscardedError,
 		WGAddInGoroutine,
+		GoroutineErrorDropped,
 		DeferInLoop,
 		UncheckedTypeAssertion,
 		ContextBackgroundWithCtx,
