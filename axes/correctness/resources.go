@@ -3,6 +3,7 @@ package correctness
 import (
 	"context"
 	"go/ast"
+	"path"
 
 	"github.com/fiveaxis/fiveaxis/axes"
 )
@@ -34,6 +35,7 @@ var readerFuncs = map[string]bool{
 func runHTTPBodyNotClosed(ctx context.Context, pass *axes.Pass) error {
 	for _, g := range pass.ChangedGoFiles(true) {
 		imports := g.Imports()
+		var own map[string]bool // the package's functions returning *http.Response
 		for _, fd := range funcDecls(g.AST) {
 			type respVar struct {
 				as     *ast.AssignStmt
@@ -43,7 +45,18 @@ func runHTTPBodyNotClosed(ctx context.Context, pass *axes.Pass) error {
 			pairCalls(fd.Body, func(as *ast.AssignStmt, call *ast.CallExpr, _ *ast.Ident) {
 				if isPkgCall(imports, call, "net/http", "Get", "Head", "Post", "PostForm") {
 					resps = append(resps, respVar{as: as, direct: true})
-				} else if p, _ := g.PkgFunc(call); p == "" && httpMethods[methodName(call)] {
+					return
+				}
+				p, _ := g.PkgFunc(call)
+				if p != "" {
+					return
+				}
+				if own == nil {
+					own = responseFuncs(pass, g)
+				}
+				if own[axes.CalleeName(call)] {
+					resps = append(resps, respVar{as: as, direct: true})
+				} else if httpMethods[methodName(call)] {
 					resps = append(resps, respVar{as: as})
 				}
 			})
@@ -75,6 +88,42 @@ func runHTTPBodyNotClosed(ctx context.Context, pass *axes.Pass) error {
 		}
 	}
 	return nil
+}
+
+// responseFuncs returns the names of the functions and methods of g's
+// package whose first result is an *http.Response, such as a get helper
+// that checks the status and leaves the body to its caller.
+func responseFuncs(pass *axes.Pass, g *axes.GoFile) map[string]bool {
+	m := map[string]bool{}
+	for _, f := range pass.PackageFiles(path.Dir(g.Path)) {
+		if f.AST.Name.Name != g.AST.Name.Name {
+			continue
+		}
+		http := ""
+		for name, p := range f.Imports() {
+			if p == "net/http" {
+				http = name
+			}
+		}
+		if http == "" {
+			continue
+		}
+		for _, fd := range funcDecls(f.AST) {
+			if fd.Type.Results == nil || len(fd.Type.Results.List) == 0 {
+				continue
+			}
+			star, ok := fd.Type.Results.List[0].Type.(*ast.StarExpr)
+			if !ok {
+				continue
+			}
+			if sel, ok := star.X.(*ast.SelectorExpr); ok && sel.Sel.Name == "Response" {
+				if id, ok := sel.X.(*ast.Ident); ok && id.Name == http {
+					m[fd.Name.Name] = true
+				}
+			}
+		}
+	}
+	return m
 }
 
 // usesBody reports whether scope reads name.Body or name.StatusCode, which
