@@ -142,19 +142,5 @@ func (a *app) review(ctx context.Context, f *reviewFlags, maxBehindSet bool) err
 			rv.Title = filepath.Base(abs) + "@HEAD"
 		}
 	}
-	switch f.format {
-	case "json":
-		err = reviewer.WriteJSON(a.stdout, rv)
-	case "sarif":
-		err = reviewer.WriteSARIF(a.stdout, rv, checkers)
-	default:
-		err = reviewer.WriteMarkdown(a.stdout, rv)
-	}
-	if err != nil {
-		return fmt.Errorf("write review: %w", err)
-	}
-	if rv.Verdict.Blocking() {
-		return exitCodeError{code: exitBlocking}
-	}
-	return nil
+	return a.printReview(rv, f.format, checkers)
 }
