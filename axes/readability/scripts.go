@@ -6,6 +6,7 @@ import (
 	"context"
 	"path"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/fiveaxis/fiveaxis/axes"
@@ -43,6 +44,85 @@ var (
 	jsProgram = regexp.MustCompile(`\bprocess\.(argv|exit)\b|\.listen\s*\(|\byargs\b|\bcommander\b`)
 	pyProgram = regexp.MustCompile(`(?m)^if\s+__name__\s*==\s*['"]__main__['"]|\bargparse\b|\bsys\.argv\b|^import\s+(click|typer|fire)\b|^from\s+(click|typer)\s+import`)
 )
+
+var (
+	// consoleAllowed is a file-wide ESLint directive that allows console.
+	consoleAllowed = regexp.MustCompile(`(?m)^\s*(/\*|//)\s*eslint-disable\s+([\w/-]+\s*,\s*)*no-console\b`)
+	// consoleLineAllowed and consoleNextAllowed allow it for one line.
+	consoleLineAllowed = regexp.MustCompile(`eslint-disable-line\s+([\w/-]+\s*,\s*)*no-console\b`)
+	consoleNextAllowed = regexp.MustCompile(`eslint-disable-next-line\s+([\w/-]+\s*,\s*)*no-console\b`)
+	loggerBase         = regexp.MustCompile(`^(log|logs|logger|logging|console)(\.[a-z]+)?$`)
+
+	pyDef       = regexp.MustCompile(`^(\s*)(async\s+)?def\s+(\w+)\s*\(`)
+	pyReturnVal = regexp.MustCompile(`^\s*return\s+(\S.*)$`)
+	pyMainLike  = regexp.MustCompile(`^(main|_main|run|cli|app|report|show|display|render|emit|output|dump|print\w*|echo\w*|usage|_?print\w*)$`)
+)
+
+// loggerModule reports whether p is a logging module (logger.ts,
+// log/index.js), whose job is to write to the console.
+func loggerModule(p string) bool {
+	b := strings.ToLower(path.Base(p))
+	if strings.HasPrefix(b, "index.") {
+		b = path.Base(path.Dir(strings.ToLower(p)))
+	}
+	return loggerBase.MatchString(strings.TrimSuffix(b, path.Ext(b)))
+}
+
+// pyFunc is one Python function: its lines and whether it returns a value.
+type pyFunc struct {
+	start, end int // 1-based, end exclusive
+	value      bool
+}
+
+// pyFuncs finds the functions of a Python file by indentation and whether
+// each returns a computed value: "return x" rather than none, None, a
+// number (an exit status) or a boolean. Functions named like a program's
+// entry or output (main, run, report, print_*) do not count as computing.
+func pyFuncs(data []byte) []pyFunc {
+	lines := strings.Split(string(data), "\n")
+	var out []pyFunc
+	for i, l := range lines {
+		m := pyDef.FindStringSubmatch(l)
+		if m == nil {
+			continue
+		}
+		indent := len(m[1])
+		f := pyFunc{start: i + 1, end: len(lines) + 1}
+		for j := i + 1; j < len(lines); j++ {
+			t := strings.TrimSpace(lines[j])
+			if t == "" || strings.HasPrefix(t, "#") {
+				continue
+			}
+			if len(lines[j])-len(strings.TrimLeft(lines[j], " \t")) <= indent && !strings.HasPrefix(t, ")") {
+				f.end = j + 1
+				break
+			}
+			if r := pyReturnVal.FindStringSubmatch(lines[j]); r != nil {
+				v := strings.TrimSpace(r[1])
+				if _, err := strconv.Atoi(v); err != nil && v != "None" && v != "True" && v != "False" {
+					f.value = true
+				}
+			}
+		}
+		if pyMainLike.MatchString(m[3]) {
+			f.value = false
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// inValueFunc reports whether line n lies in the innermost function of fs
+// that returns a computed value.
+func inValueFunc(fs []pyFunc, n int) bool {
+	var in *pyFunc
+	for i := range fs {
+		if fs[i].start < n && n < fs[i].end && (in == nil || fs[i].start > in.start) {
+			in = &fs[i]
+		}
+	}
+	return in != nil && in.value
+}
 
 // debugLang returns "js" or "py" for files the rule reads, or "".
 func debugLang(p string) string {
@@ -104,18 +184,31 @@ func runDebugStatement(ctx context.Context, pass *axes.Pass) error {
 			continue
 		}
 		data := pass.ReadHeadFile(fd.NewPath)
+		if lang == "js" && (consoleAllowed.Match(data) || loggerModule(fd.NewPath)) {
+			continue // the file's job is to write to the console
+		}
 		program := programFile(fd.NewPath, lang, data)
+		var funcs []pyFunc
+		if lang == "py" && program {
+			funcs = pyFuncs(data)
+		}
+		prev := ""
 		sc := bufio.NewScanner(bytes.NewReader(data))
 		sc.Buffer(make([]byte, 0, 64*1024), 4*1024*1024)
 		inBlock := false // inside a /* */ comment or a Python docstring
 		for n := 1; sc.Scan(); n++ {
 			line := sc.Text()
+			above := prev
+			prev = line
 			var skip bool
 			skip, inBlock = commentLine(lang, line, inBlock)
-			if skip || !pass.IsAdded(fd.NewPath, n) {
+			if skip || !pass.IsAdded(fd.NewPath, n) || lang == "js" && (consoleLineAllowed.MatchString(line) || consoleNextAllowed.MatchString(above)) {
 				continue
 			}
-			if msg := debugStatement(lang, line, program); msg != "" {
+			// In a program, a print inside a function that computes and
+			// returns a value is debugging, not the program's output.
+			prog := program && !inValueFunc(funcs, n)
+			if msg := debugStatement(lang, line, prog); msg != "" {
 				pass.Report(axes.Finding{Path: fd.NewPath, Line: n, Message: msg})
 			}
 		}
