@@ -361,19 +361,72 @@ func returnBeforeClose(body *ast.BlockStmt, def *ast.AssignStmt, name string, im
 			start++ // the error check: the response is nil there
 		}
 	}
-	for _, st := range list[start:] {
-		if closedOrHandedOff(st, nil, name, imports) {
-			return nil
-		}
-		var ret *ast.ReturnStmt
-		inspectShallow(st, func(n ast.Node) bool {
-			if r, ok := n.(*ast.ReturnStmt); ok && ret == nil {
-				ret = r
+	return leakyReturn(list[start:], name, imports)
+}
+
+// leakyReturn walks stmts in order and returns the first return statement
+// reached before name.Body is closed or handed off. Branches are followed
+// one by one, so a switch that closes the body in one case and returns
+// without closing it in another is caught.
+func leakyReturn(stmts []ast.Stmt, name string, imports map[string]string) *ast.ReturnStmt {
+	for _, st := range stmts {
+		var branches [][]ast.Stmt
+		switch s := st.(type) {
+		case *ast.ReturnStmt:
+			if closedOrHandedOff(s, nil, name, imports) {
+				return nil
 			}
-			return ret == nil
-		})
-		if ret != nil {
-			return ret
+			return s
+		case *ast.IfStmt:
+			if s.Init != nil && closedOrHandedOff(s.Init, nil, name, imports) {
+				return nil
+			}
+			branches = append(branches, s.Body.List)
+			switch e := s.Else.(type) {
+			case *ast.BlockStmt:
+				branches = append(branches, e.List)
+			case *ast.IfStmt:
+				branches = append(branches, []ast.Stmt{e})
+			}
+		case *ast.SwitchStmt:
+			for _, c := range s.Body.List {
+				branches = append(branches, c.(*ast.CaseClause).Body)
+			}
+		case *ast.TypeSwitchStmt:
+			for _, c := range s.Body.List {
+				branches = append(branches, c.(*ast.CaseClause).Body)
+			}
+		case *ast.SelectStmt:
+			for _, c := range s.Body.List {
+				branches = append(branches, c.(*ast.CommClause).Body)
+			}
+		case *ast.BlockStmt:
+			branches = append(branches, s.List)
+		default:
+			if closedOrHandedOff(st, nil, name, imports) {
+				return nil
+			}
+			var r *ast.ReturnStmt
+			inspectShallow(st, func(n ast.Node) bool {
+				if x, ok := n.(*ast.ReturnStmt); ok && r == nil {
+					r = x
+				}
+				return r == nil
+			})
+			if r != nil {
+				return r
+			}
+			continue
+		}
+		for _, b := range branches {
+			if r := leakyReturn(b, name, imports); r != nil {
+				return r
+			}
+		}
+		if closedOrHandedOff(st, nil, name, imports) {
+			// Some branch closed it and none returned before: later
+			// code may rely on that branch, so stop looking.
+			return nil
 		}
 	}
 	return nil
