@@ -149,18 +149,11 @@ func (s errorSigs) returnsError(call *ast.CallExpr, imports map[string]string) (
 		if id, ok := fn.X.(*ast.Ident); ok && imports[id.Name] != "" {
 			return "", false // another package's function: its signature is not in sight
 		}
-		return exprString(fn), s["."+fn.Sel.Name]
+		name := exprText(fn)
+		if name == "" {
+			name = fn.Sel.Name
+		}
+		return name, s["."+fn.Sel.Name]
 	}
 	return "", false
-}
-
-// exprString renders a selector chain such as n.sms.Send.
-func exprString(e ast.Expr) string {
-	switch x := e.(type) {
-	case *ast.Ident:
-		return x.Name
-	case *ast.SelectorExpr:
-		return exprString(x.X) + "." + x.Sel.Name
-	}
-	return "the function"
 }

@@ -50,6 +50,36 @@ func rowsVars(fd *ast.FuncDecl) []*ast.AssignStmt {
 	return out
 }
 
+// deferredMethod reports whether scope defers name.method().
+func deferredMethod(scope ast.Node, name, method string) bool {
+	found := false
+	ast.Inspect(scope, func(n ast.Node) bool {
+		if d, ok := n.(*ast.DeferStmt); ok && methodName(d.Call) == method && receiverText(d.Call) == name {
+			found = true
+		}
+		return !found
+	})
+	return found
+}
+
+// returnInRowLoop returns a return statement inside a "for name.Next()"
+// loop of scope that is reached before name is closed or handed off.
+func returnInRowLoop(scope ast.Node, name string) *ast.ReturnStmt {
+	closes := func(n ast.Node) bool { return callsMethod(n, name, "Close") || handedOff(n, nil, name) }
+	var ret *ast.ReturnStmt
+	ast.Inspect(scope, func(n ast.Node) bool {
+		loop, ok := n.(*ast.ForStmt)
+		if !ok || ret != nil {
+			return ret == nil
+		}
+		if call, ok := loop.Cond.(*ast.CallExpr); ok && methodName(call) == "Next" && receiverText(call) == name {
+			ret = leakyReturn(loop.Body.List, closes)
+		}
+		return ret == nil
+	})
+	return ret
+}
+
 // callsMethod reports whether scope calls name.method(...) or mentions
 // name.method.
 func callsMethod(scope ast.Node, name, method string) bool {
@@ -135,7 +165,24 @@ func runSQLRowsNotClosed(ctx context.Context, pass *axes.Pass) error {
 		for _, fd := range funcDecls(g.AST) {
 			for _, as := range rowsVars(fd) {
 				name := as.Lhs[0].(*ast.Ident).Name
-				if callsMethod(fd.Body, name, "Close") || handedOff(fd.Body, as, name) {
+				if handedOff(fd.Body, as, name) {
+					continue
+				}
+				if callsMethod(fd.Body, name, "Close") {
+					// Closed by hand: every return from inside the row loop
+					// must close first.
+					if deferredMethod(fd.Body, name, "Close") {
+						continue
+					}
+					if ret := returnInRowLoop(fd.Body, name); ret != nil {
+						sev := axes.SeverityError
+						if g.IsTest {
+							sev = axes.SeverityInfo
+						}
+						pass.Report(axes.Finding{Path: g.Path, Line: g.Line(ret.Pos()), EndLine: g.Line(ret.End() - 1), Severity: sev,
+							Message: "This return leaves the loop over " + name + " without closing it (the other paths close it by hand), " +
+								"so the database connection stays busy; put defer " + name + ".Close() right after the query instead."})
+					}
 					continue
 				}
 				// Rows close themselves when Next returns false, so the leak is

@@ -361,24 +361,33 @@ func returnBeforeClose(body *ast.BlockStmt, def *ast.AssignStmt, name string, im
 			start++ // the error check: the response is nil there
 		}
 	}
-	return leakyReturn(list[start:], name, imports)
+	return leakyReturn(list[start:], func(n ast.Node) bool { return closedOrHandedOff(n, nil, name, imports) })
+}
+
+// isTerminating reports whether st leaves the function: a return or a
+// panic (not break or continue, after which the code below may run).
+func isTerminating(st ast.Stmt) bool {
+	if _, ok := st.(*ast.BranchStmt); ok {
+		return false
+	}
+	return terminates(&ast.BlockStmt{List: []ast.Stmt{st}})
 }
 
 // leakyReturn walks stmts in order and returns the first return statement
-// reached before name.Body is closed or handed off. Branches are followed
-// one by one, so a switch that closes the body in one case and returns
-// without closing it in another is caught.
-func leakyReturn(stmts []ast.Stmt, name string, imports map[string]string) *ast.ReturnStmt {
+// reached before a statement that closes settles the resource (closes it or
+// hands it off). Branches are followed one by one, so a switch that closes
+// a body in one case and returns without closing it in another is caught.
+func leakyReturn(stmts []ast.Stmt, closes func(ast.Node) bool) *ast.ReturnStmt {
 	for _, st := range stmts {
 		var branches [][]ast.Stmt
 		switch s := st.(type) {
 		case *ast.ReturnStmt:
-			if closedOrHandedOff(s, nil, name, imports) {
+			if closes(s) {
 				return nil
 			}
 			return s
 		case *ast.IfStmt:
-			if s.Init != nil && closedOrHandedOff(s.Init, nil, name, imports) {
+			if s.Init != nil && closes(s.Init) {
 				return nil
 			}
 			branches = append(branches, s.Body.List)
@@ -403,7 +412,7 @@ func leakyReturn(stmts []ast.Stmt, name string, imports map[string]string) *ast.
 		case *ast.BlockStmt:
 			branches = append(branches, s.List)
 		default:
-			if closedOrHandedOff(st, nil, name, imports) {
+			if closes(st) {
 				return nil
 			}
 			var r *ast.ReturnStmt
@@ -418,14 +427,18 @@ func leakyReturn(stmts []ast.Stmt, name string, imports map[string]string) *ast.
 			}
 			continue
 		}
+		settled := false
 		for _, b := range branches {
-			if r := leakyReturn(b, name, imports); r != nil {
+			if r := leakyReturn(b, closes); r != nil {
 				return r
 			}
+			if len(b) > 0 && !isTerminating(b[len(b)-1]) && closes(&ast.BlockStmt{List: b}) {
+				settled = true
+			}
 		}
-		if closedOrHandedOff(st, nil, name, imports) {
-			// Some branch closed it and none returned before: later
-			// code may rely on that branch, so stop looking.
+		if settled {
+			// A branch closed it and carries on: later code may rely on
+			// that branch, so stop looking.
 			return nil
 		}
 	}
