@@ -315,36 +315,24 @@ func checkLockRuns(pass *axes.Pass, g *axes.GoFile, fn funcBody, list []ast.Stmt
 		if deferredBefore(fn.Body, st.Pos(), isUnlock) {
 			continue // "defer mu.Unlock()" written before "mu.Lock()" still runs on every return
 		}
-		for _, next := range list[i+1:] {
-			// The first unlock anywhere in the statement (also in a goroutine
-			// or defer it starts, which takes the lock over) ends the run; a
-			// return of this function before it leaves the lock held.
-			var unlockPos token.Pos
-			ast.Inspect(next, func(n ast.Node) bool {
-				if unlockPos == token.NoPos && n != nil && isUnlock(n) {
-					unlockPos = n.Pos()
+		// An unlock anywhere in a statement (also in a goroutine or defer
+		// it starts, which takes the lock over) settles the paths through
+		// it; branches are followed one by one, so an unlock on one early
+		// return does not excuse another.
+		unlocks := func(n ast.Node) bool {
+			found := false
+			ast.Inspect(n, func(x ast.Node) bool {
+				if x != nil && isUnlock(x) {
+					found = true
 				}
-				return unlockPos == token.NoPos
+				return !found
 			})
-			var bad *ast.ReturnStmt
-			inspectShallow(next, func(n ast.Node) bool {
-				if r, ok := n.(*ast.ReturnStmt); ok && bad == nil {
-					bad = r
-				}
-				return bad == nil
-			})
-			if bad != nil && unlockPos != token.NoPos && unlockPos < bad.Pos() {
-				bad = nil
-			}
-			if bad == nil && unlockPos != token.NoPos {
-				break
-			}
-			if bad != nil {
-				pass.Report(axes.Finding{Path: g.Path, Line: g.Line(bad.Pos()), EndLine: g.Line(bad.End() - 1),
-					Message: "This return leaves " + recv + " locked, so the next " + recv + ".Lock() deadlocks; " +
-						"unlock before returning or use defer " + recv + "." + unlock + "() right after locking."})
-				break
-			}
+			return found
+		}
+		if bad := leakyReturn(list[i+1:], unlocks); bad != nil {
+			pass.Report(axes.Finding{Path: g.Path, Line: g.Line(bad.Pos()), EndLine: g.Line(bad.End() - 1),
+				Message: "This return leaves " + recv + " locked, so the next " + recv + ".Lock() deadlocks; " +
+					"unlock before returning or use defer " + recv + "." + unlock + "() right after locking."})
 		}
 	}
 }
