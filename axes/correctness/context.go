@@ -4,6 +4,7 @@ import (
 	"context"
 	"go/ast"
 	"go/token"
+	"strconv"
 
 	"github.com/fiveaxis/fiveaxis/axes"
 )
@@ -131,11 +132,20 @@ func runLostCancel(ctx context.Context, pass *axes.Pass) error {
 				}
 				id, ok := as.Lhs[1].(*ast.Ident)
 				if !ok {
+					// ctx, t.cancel = context.WithTimeout(...): the cancel
+					// func lives in t, which must reach the caller or be
+					// cancelled on every return.
+					if root := axes.RootIdent(as.Lhs[1]); root != nil {
+						reportLeakyCancel(pass, g, fd, as, exprText(as.Lhs[1]), root.Name)
+					}
 					return true
 				}
 				lost := id.Name == "_"
 				if !lost && as.Tok == token.DEFINE {
 					lost = !usedOutside(fd.Body, id)
+				}
+				if !lost && id.Name != "_" {
+					reportLeakyCancel(pass, g, fd, as, id.Name, id.Name)
 				}
 				if lost {
 					line := g.Line(as.Pos())
@@ -149,6 +159,55 @@ func runLostCancel(ctx context.Context, pass *axes.Pass) error {
 		}
 	}
 	return nil
+}
+
+// reportLeakyCancel reports the first return after as that neither calls
+// the cancel func (cancel, the expression it was assigned to) nor hands
+// holder (the variable that holds it) to someone else, when the function
+// does not defer the cancel.
+func reportLeakyCancel(pass *axes.Pass, g *axes.GoFile, fd *ast.FuncDecl, as *ast.AssignStmt, cancel, holder string) {
+	if cancel == "" || deferredCall(fd.Body, cancel) {
+		return
+	}
+	list, i, _ := enclosingList(fd.Body, as)
+	if list == nil {
+		return
+	}
+	settles := func(n ast.Node) bool { return callsExpr(n, cancel) || handedOff(n, nil, holder) }
+	ret := leakyReturn(list[i+1:], settles)
+	if ret == nil || !pass.IsAdded(g.Path, g.Line(ret.Pos())) {
+		return
+	}
+	pass.Report(axes.Finding{Path: g.Path, Line: g.Line(ret.Pos()), EndLine: g.Line(ret.End() - 1),
+		Message: "This return neither calls " + cancel + " nor hands " + holder + " to the caller, so the context " +
+			"from line " + strconv.Itoa(g.Line(as.Pos())) + " and its timer leak until the parent ends; call " + cancel +
+			"() before returning, or defer it and hand out a context the caller cancels."})
+}
+
+// deferredCall reports whether body defers fn() directly or in a deferred
+// function literal.
+func deferredCall(body *ast.BlockStmt, fn string) bool {
+	found := false
+	ast.Inspect(body, func(n ast.Node) bool {
+		if d, ok := n.(*ast.DeferStmt); ok && callsExpr(d, fn) {
+			found = true
+		}
+		return !found
+	})
+	return found
+}
+
+// callsExpr reports whether n calls fn(), where fn is a name or selector
+// chain such as cancel or t.cancel.
+func callsExpr(n ast.Node, fn string) bool {
+	found := false
+	ast.Inspect(n, func(x ast.Node) bool {
+		if call, ok := x.(*ast.CallExpr); ok && exprText(call.Fun) == fn {
+			found = true
+		}
+		return !found
+	})
+	return found
 }
 
 // cancelSuggestion rewrites a one-line `ctx, _ := context.WithX(...)` to keep
