@@ -169,6 +169,22 @@ type modInfo struct {
 	ok        bool
 }
 
+// underCmd reports whether a module-relative directory is cmd or below it.
+func underCmd(dir string) bool { return dir == "cmd" || strings.HasPrefix(dir, "cmd/") }
+
+// isMainPackage reports whether the package in the module-relative
+// directory dir is a command (package main), or cannot be read: a library
+// that merely lives under cmd/ is not one.
+func isMainPackage(pass *axes.Pass, root, dir string) bool {
+	files := pass.PackageFiles(path.Join(root, dir))
+	for _, f := range files {
+		if !f.IsTest {
+			return f.AST.Name.Name == "main"
+		}
+	}
+	return true
+}
+
 func runImportDirection(ctx context.Context, pass *axes.Pass) error {
 	mods := map[string]modInfo{}
 	for _, g := range pass.ChangedGoFiles(false) {
@@ -210,7 +226,7 @@ func runImportDirection(ctx context.Context, pass *axes.Pass) error {
 				pass.Report(axes.Finding{Path: g.Path, Line: line, Severity: sev, Message: msg})
 				continue
 			}
-			if internal && !g.IsMain() && (to == "cmd" || strings.HasPrefix(to, "cmd/")) {
+			if internal && !g.IsMain() && underCmd(to) && !underCmd(from) && isMainPackage(pass, root, to) {
 				pass.Report(axes.Finding{Path: g.Path, Line: line, Message: fmt.Sprintf(
 					"Library package %s imports the command package %s; commands sit at the top and wire libraries together, so move the shared code into a library package both can import.", from, to)})
 				continue
