@@ -5,6 +5,7 @@ import (
 	"go/ast"
 	"go/token"
 	"path"
+	"regexp"
 	"strings"
 
 	"github.com/fiveaxis/fiveaxis/axes"
@@ -82,6 +83,9 @@ func runMisleadingName(ctx context.Context, pass *axes.Pass) error {
 	return nil
 }
 
+// evictWords in a doc comment say that a query drops what it finds stale.
+var evictWords = regexp.MustCompile(`(?i)\b(dropped|drops|removed|removes|deleted|deletes|evicted|evicts|purged|purges)\b`)
+
 // mutation is the first state change found in a query-named function.
 type mutation struct {
 	node    ast.Node
@@ -153,6 +157,17 @@ func findMutation(fd *ast.FuncDecl, pkgVars map[string]bool) *mutation {
 		}
 		return false
 	}
+	evicts := fd.Doc != nil && evictWords.MatchString(fd.Doc.Text())
+	// Map entries the function reads: "c.entries[host]".
+	reads := map[string]bool{}
+	ast.Inspect(fd.Body, func(n ast.Node) bool {
+		if ix, ok := n.(*ast.IndexExpr); ok {
+			if m, k := exprString(ix.X), exprString(ix.Index); m != "" && k != "" {
+				reads[m+"["+k+"]"] = true
+			}
+		}
+		return true
+	})
 	var found *mutation
 	var guards []*ast.IfStmt
 	ast.Inspect(fd.Body, func(n ast.Node) bool {
@@ -199,7 +214,11 @@ func findMutation(fd *ast.FuncDecl, pkgVars map[string]bool) *mutation {
 				return false
 			}
 		case *ast.CallExpr:
-			if id, ok := n.Fun.(*ast.Ident); ok && id.Name == "delete" && len(n.Args) == 2 {
+			if id, ok := n.Fun.(*ast.Ident); ok && id.Name == "delete" && len(n.Args) == 2 &&
+				!(evicts && reads[exprString(n.Args[0])+"["+exprString(n.Args[1])+"]"]) {
+				// Deleting the very entry the query looked up (an expired
+				// cache entry), when the doc comment says so, is documented
+				// eviction, not a surprise.
 				if t := target(&ast.IndexExpr{X: n.Args[0], Index: n.Args[1]}); t != "" {
 					found = &mutation{node: n, target: t}
 					return false
