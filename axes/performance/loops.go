@@ -252,8 +252,62 @@ func queryFuncs(pass *axes.Pass, g *axes.GoFile) map[string]bool {
 	return m
 }
 
+// batchMethods maps the method names of g's package (declared methods and
+// interface methods) that have a batch sibling to that sibling: Product to
+// Products when Products takes a slice. Calling the single form per item of
+// a loop is an N+1 whatever the store is.
+func batchMethods(pass *axes.Pass, g *axes.GoFile) map[string]string {
+	takesSlice := map[string]bool{}
+	var names []string
+	add := func(name string, ft *ast.FuncType) {
+		names = append(names, name)
+		for _, f := range ft.Params.List {
+			if at, ok := f.Type.(*ast.ArrayType); ok && at.Len == nil {
+				takesSlice[name] = true
+			}
+		}
+	}
+	for _, f := range pass.PackageFiles(path.Dir(g.Path)) {
+		if f.IsTest || f.AST.Name.Name != g.AST.Name.Name {
+			continue
+		}
+		ast.Inspect(f.AST, func(n ast.Node) bool {
+			switch x := n.(type) {
+			case *ast.FuncDecl:
+				if x.Recv != nil {
+					add(x.Name.Name, x.Type)
+				}
+				return false
+			case *ast.InterfaceType:
+				for _, m := range x.Methods.List {
+					if ft, ok := m.Type.(*ast.FuncType); ok {
+						for _, id := range m.Names {
+							add(id.Name, ft)
+						}
+					}
+				}
+			}
+			return true
+		})
+	}
+	out := map[string]string{}
+	for _, n := range names {
+		if takesSlice[n] {
+			continue
+		}
+		for _, b := range []string{n + "s", n + "es", strings.TrimSuffix(n, "y") + "ies", n + "Batch", "Batch" + n, n + "Many"} {
+			if b != n && takesSlice[b] {
+				out[n] = b
+				break
+			}
+		}
+	}
+	return out
+}
+
 func runNPlusOne(ctx context.Context, pass *axes.Pass) error {
 	helperMemo := map[string]map[string]bool{}
+	batchMemo := map[string]map[string]string{}
 	for _, g := range pass.ChangedGoFiles(false) {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -261,6 +315,7 @@ func runNPlusOne(ctx context.Context, pass *axes.Pass) error {
 		imports := g.Imports()
 		reported := map[ast.Node]bool{}
 		var helpers map[string]bool
+		var batchers map[string]string
 		axes.FuncBodies(g.AST, func(fd *ast.FuncDecl, body *ast.BlockStmt) {
 			walkStack(body, func(n ast.Node, stack []ast.Node) bool {
 				call, ok := n.(*ast.CallExpr)
@@ -269,7 +324,7 @@ func runNPlusOne(ctx context.Context, pass *axes.Pass) error {
 				}
 				recv, direct := isQueryCall(imports, call)
 				name := axes.CalleeName(call)
-				viaHelper := false
+				viaHelper, viaBatch := false, ""
 				if !direct {
 					if _, isLit := call.Fun.(*ast.FuncLit); isLit || name == "" || len(call.Args) == 0 {
 						return true
@@ -281,13 +336,19 @@ func runNPlusOne(ctx context.Context, pass *axes.Pass) error {
 						key := path.Dir(g.Path) + "|" + g.AST.Name.Name
 						if helperMemo[key] == nil {
 							helperMemo[key] = queryFuncs(pass, g)
+							batchMemo[key] = batchMethods(pass, g)
 						}
-						helpers = helperMemo[key]
+						helpers, batchers = helperMemo[key], batchMemo[key]
 					}
-					if !helpers[name] || fd != nil && fd.Name.Name == name {
+					if batch := batchers[name]; batch != "" {
+						if _, isSel := call.Fun.(*ast.SelectorExpr); isSel {
+							viaBatch = batch
+						}
+					}
+					if viaBatch == "" && (!helpers[name] || fd != nil && fd.Name.Name == name) {
 						return true
 					}
-					viaHelper = true
+					viaHelper = viaBatch == ""
 				}
 				loop := enclosingLoop(stack)
 				if loop == nil || !inBody(loop, call) || !dataLoop(loop) {
@@ -314,6 +375,8 @@ func runNPlusOne(ctx context.Context, pass *axes.Pass) error {
 				}
 				var msg string
 				switch {
+				case viaBatch != "":
+					msg = fmt.Sprintf("%s is called once per item of the loop although %s takes many at once; collect the keys and call %s once before the loop.", exprText(call.Fun), viaBatch, viaBatch)
 				case viaHelper:
 					msg = fmt.Sprintf("%s queries the database and is called once per item of the loop, so the loop makes N+1 round trips; load all the items' data with one query (a JOIN, or WHERE id = ANY($1) / IN (...)) before the loop.", name)
 				case strings.HasPrefix(name, "Exec") || strings.HasPrefix(name, "NamedExec"):
