@@ -871,12 +871,19 @@ func runMarshalOrSortInLoop(ctx context.Context, pass *axes.Pass) error {
 				if u, ok := arg.(*ast.UnaryExpr); ok {
 					target = axes.RootIdent(u.X)
 				}
-				if target != nil && declaredIn(loopBody(loop), target.Name) {
-					return true // a fresh value each iteration, such as the sorted keys of one element
-				}
-				var msg string
 				isSort := p == "sort" || p == "slices"
+				var msg string
+				if target != nil && declaredIn(loopBody(loop), target.Name) {
+					// A fresh value each iteration, such as the sorted keys of
+					// one element, unless it is built the same way each time.
+					iv := iterationVars(loop)
+					if !isSort || iv["*"] || iv[target.Name] || leavesLoop(stack, loop) {
+						return true
+					}
+					msg = fmt.Sprintf("%s is rebuilt and sorted on every iteration although nothing in it depends on the iteration, which makes the loop O(n² log n); build and sort it once before the loop.", target.Name)
+				}
 				switch {
+				case msg != "":
 				case isSort && target != nil && appendsTo(loopBody(loop), target.Name):
 					msg = fmt.Sprintf("%s is re-sorted on every iteration after appending to it, which makes the loop O(n² log n); append everything first and sort once after the loop.", target.Name)
 				case target != nil && !mentionsAnyOf(call.Args, vars) && !hasCall(call.Args):
@@ -902,6 +909,86 @@ func runMarshalOrSortInLoop(ctx context.Context, pass *axes.Pass) error {
 		})
 	}
 	return nil
+}
+
+// iterationVars returns the names whose value depends on the iteration of
+// loop: its key, value and loop variable, and whatever the body derives
+// from them (assignments, appends, nested loops over them), to a fixed
+// point.
+func iterationVars(loop ast.Stmt) map[string]bool {
+	t := map[string]bool{}
+	switch l := loop.(type) {
+	case *ast.RangeStmt:
+		for _, e := range []ast.Expr{l.Key, l.Value} {
+			if id, ok := e.(*ast.Ident); ok && id.Name != "_" {
+				t[id.Name] = true
+			}
+		}
+	case *ast.ForStmt:
+		if as, ok := l.Init.(*ast.AssignStmt); ok {
+			for _, e := range as.Lhs {
+				if id, ok := e.(*ast.Ident); ok {
+					t[id.Name] = true
+				}
+			}
+		}
+		if l.Init == nil && l.Cond != nil {
+			return map[string]bool{"*": true} // for cond {...}: anything may change
+		}
+	}
+	for changed := true; changed; {
+		changed = false
+		mark := func(e ast.Expr) {
+			if id := axes.RootIdent(e); id != nil && id.Name != "_" && !t[id.Name] {
+				t[id.Name] = true
+				changed = true
+			}
+		}
+		ast.Inspect(loopBody(loop), func(n ast.Node) bool {
+			switch x := n.(type) {
+			case *ast.AssignStmt:
+				if mentionsAnyOf(x.Rhs, t) || hasCall(x.Rhs) && !onlyPureCalls(x.Rhs) {
+					for _, l := range x.Lhs {
+						mark(l)
+					}
+				}
+			case *ast.RangeStmt:
+				if mentionsAny(x.X, t) {
+					mark(x.Key)
+					if x.Value != nil {
+						mark(x.Value)
+					}
+				}
+			case *ast.UnaryExpr:
+				if x.Op == token.AND {
+					mark(x.X) // &v handed to a call that may fill it
+				}
+			}
+			return true
+		})
+	}
+	return t
+}
+
+// onlyPureCalls reports whether the calls in es are make, len, cap, new and
+// append, whose results depend only on their arguments.
+func onlyPureCalls(es []ast.Expr) bool {
+	pure := true
+	for _, e := range es {
+		ast.Inspect(e, func(n ast.Node) bool {
+			if call, ok := n.(*ast.CallExpr); ok {
+				switch axes.CalleeName(call) {
+				case "make", "len", "cap", "new", "append":
+				default:
+					if _, isType := call.Fun.(*ast.ArrayType); !isType {
+						pure = false
+					}
+				}
+			}
+			return pure
+		})
+	}
+	return pure
 }
 
 // leavesLoop reports whether the innermost block around the current node,
