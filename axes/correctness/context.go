@@ -68,6 +68,15 @@ func runContextBackgroundWithCtx(ctx context.Context, pass *axes.Pass) error {
 			if name == "" {
 				continue
 			}
+			// A ctx the function never uses at all is simply ignored: the
+			// caller's cancellation has no effect anywhere, so it blocks.
+			sev := axes.SeverityError
+			ast.Inspect(fn.Body, func(n ast.Node) bool {
+				if id, ok := n.(*ast.Ident); ok && id.Name == name {
+					sev = axes.SeverityWarning
+				}
+				return sev == axes.SeverityError
+			})
 			var walk func(n ast.Node)
 			walk = func(root ast.Node) {
 				ast.Inspect(root, func(n ast.Node) bool {
@@ -85,7 +94,7 @@ func runContextBackgroundWithCtx(ctx context.Context, pass *axes.Pass) error {
 					case *ast.CallExpr:
 						if isPkgCall(imports, n, "context", "Background", "TODO") && !seen[n.Pos()] {
 							seen[n.Pos()] = true
-							pass.Report(axes.Finding{Path: g.Path, Line: g.Line(n.Pos()),
+							pass.Report(axes.Finding{Path: g.Path, Line: g.Line(n.Pos()), Severity: sev,
 								Message: "This creates a new root context although " + name + " was passed in, so " +
 									"cancellation and deadlines of the caller are ignored; derive from " + name +
 									" (context.WithoutCancel(" + name + ") if the work must outlive it)."})

@@ -158,6 +158,14 @@ func checkDiscards(pass *axes.Pass, g *axes.GoFile, imports map[string]string, f
 		}
 	}
 
+	// dataLoss rates a dropped error that leaves the code working on zero
+	// data (a failed decode or scan): an error outside tests.
+	dataLoss := func(yes bool) axes.Severity {
+		if yes && !g.IsTest {
+			return axes.SeverityError
+		}
+		return ""
+	}
 	failing := failurePathCalls(fd.Body)
 	classify := func(call *ast.CallExpr) *discard {
 		p, f := axes.PkgSelector(imports, call.Fun)
@@ -168,7 +176,7 @@ func checkDiscards(pass *axes.Pass, g *axes.GoFile, imports map[string]string, f
 		if p != "" {
 			short := path.Base(p) + "." + f
 			if kind, ok := mustCheck[p+"."+f]; ok && (!g.IsTest || testOK[kind]) {
-				return &discard{what: short, msg: "the error from " + short + " is dropped, so a failure in " + kind +
+				return &discard{what: short, sev: dataLoss(kind == "decoding"), msg: "the error from " + short + " is dropped, so a failure in " + kind +
 					" goes unnoticed and the code carries on with missing data; handle or return it."}
 			}
 			return nil
@@ -184,10 +192,10 @@ func checkDiscards(pass *axes.Pass, g *axes.GoFile, imports map[string]string, f
 			x := exprText(fun.X)
 			switch {
 			case m == "Scan" && len(call.Args) > 0 && (queries[x] || isQueryRowCall(fun.X)):
-				return &discard{what: "Scan", msg: "the error from Scan is dropped, so a failed read or type mismatch " +
+				return &discard{what: "Scan", sev: dataLoss(true), msg: "the error from Scan is dropped, so a failed read or type mismatch " +
 					"leaves the destination variables at their zero values; check it."}
 			case m == "Decode" && (decoders[x] || isDecoderCtor(imports, fun.X)):
-				return &discard{what: "Decode", msg: "the error from Decode is dropped, so malformed or truncated input " +
+				return &discard{what: "Decode", sev: dataLoss(true), msg: "the error from Decode is dropped, so malformed or truncated input " +
 					"is silently treated as empty; handle or return it."}
 			case g.IsTest:
 				return nil
