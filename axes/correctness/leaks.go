@@ -445,7 +445,9 @@ var NilMapWrite = &axes.Checker{
 	Name: "correctness/nil-map-write",
 	Doc: "Write to a nil map. " +
 		"A map declared with var m map[K]V is nil until it is made; writing to it panics with " +
-		"\"assignment to entry in nil map\". Initialise it with make or a literal first.",
+		"\"assignment to entry in nil map\". Initialise it with make or a literal first. The same holds " +
+		"for a map field that a constructor of the type leaves out of its keyed literal and a method " +
+		"then writes without making it.",
 	Axis:     axes.Correctness,
 	Severity: axes.SeverityError,
 	Run:      runNilMapWrite,
@@ -453,6 +455,9 @@ var NilMapWrite = &axes.Checker{
 
 func runNilMapWrite(ctx context.Context, pass *axes.Pass) error {
 	for _, g := range pass.ChangedGoFiles(true) {
+		if !g.IsTest {
+			nilMapFields(pass, g)
+		}
 		for _, fn := range allFuncs(g.AST) {
 			inspectShallow(fn.Body, func(n ast.Node) bool {
 				ds, ok := n.(*ast.DeclStmt)
