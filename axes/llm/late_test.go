@@ -65,7 +65,7 @@ func TestRankingPrefersRuleFindings(t *testing.T) {
 	// Price both files together with an unlimited budget.
 	whole := setup(t, Config{Budget: 10_000_000}, empty)
 	res := run(t, in, whole.rv.Checkers(), 0)
-	m := regexp.MustCompile(`LLM reviewed all 2 files, ([0-9,]+) tokens`).FindStringSubmatch(noteWith(res, "LLM reviewed"))
+	m := regexp.MustCompile(`LLM reviewed all 2 files, ([0-9,]+) input tokens`).FindStringSubmatch(noteWith(res, "LLM reviewed"))
 	if m == nil {
 		t.Fatalf("notes = %v", res.Notes)
 	}

@@ -259,7 +259,7 @@ func TestCacheOnRepush(t *testing.T) {
 	if len(again.Findings) != 1 || again.Findings[0].Line != 8 {
 		t.Errorf("cached findings = %v", again.Findings)
 	}
-	if n := noteWith(again, "LLM reviewed all 2 files, 0 tokens (plus 10 cached results)"); n == "" {
+	if n := noteWith(again, "LLM reviewed all 2 files, 0 input tokens planned (plus 10 cached results)"); n == "" {
 		t.Errorf("coverage note: %v", again.Notes)
 	}
 	if n := noteWith(again, "LLM correctness: 0 requests, 0 tokens, 2 cache hits."); n == "" {

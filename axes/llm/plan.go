@@ -353,9 +353,9 @@ func (p *plan) build(ctx context.Context, r *Reviewer, in *axes.Input, prior []a
 	}
 	var b strings.Builder
 	if reviewed == total {
-		fmt.Fprintf(&b, "LLM reviewed all %d files, %s tokens", total, thousands(planned))
+		fmt.Fprintf(&b, "LLM reviewed all %d files, %s input tokens planned", total, thousands(planned))
 	} else {
-		fmt.Fprintf(&b, "LLM reviewed %d of %d files, %s tokens", reviewed, total, thousands(planned))
+		fmt.Fprintf(&b, "LLM reviewed %d of %d files, %s input tokens planned", reviewed, total, thousands(planned))
 	}
 	if hitsTotal > 0 {
 		fmt.Fprintf(&b, " (plus %d cached results)", hitsTotal)
