@@ -454,9 +454,10 @@ var NilMapWrite = &axes.Checker{
 }
 
 func runNilMapWrite(ctx context.Context, pass *axes.Pass) error {
+	memo := map[string]map[string]map[string]string{}
 	for _, g := range pass.ChangedGoFiles(true) {
 		if !g.IsTest {
-			nilMapFields(pass, g)
+			nilMapFields(pass, g, memo)
 		}
 		for _, fn := range allFuncs(g.AST) {
 			inspectShallow(fn.Body, func(n ast.Node) bool {

@@ -10,8 +10,26 @@ import (
 
 // nilMapFields reports methods that write an entry of a map field which a
 // constructor of the type leaves nil: New builds &T{...} without the field,
-// and T.Add does t.m[k] = v without making it first.
-func nilMapFields(pass *axes.Pass, g *axes.GoFile) {
+// and T.Add does t.m[k] = v without making it first. memo keeps each
+// package's constructors, so a PR with many files in one package scans it
+// once.
+func nilMapFields(pass *axes.Pass, g *axes.GoFile, memo map[string]map[string]map[string]string) {
+	key := path.Dir(g.Path) + "|" + g.AST.Name.Name
+	leftNil, ok := memo[key]
+	if !ok {
+		leftNil = nilFieldCtors(pass, g)
+		memo[key] = leftNil
+	}
+	if len(leftNil) == 0 {
+		return
+	}
+	reportNilFieldWrites(pass, g, leftNil)
+}
+
+// nilFieldCtors maps each struct type of g's package to its map fields that
+// a constructor leaves nil and no method initialises, with that
+// constructor's name.
+func nilFieldCtors(pass *axes.Pass, g *axes.GoFile) map[string]map[string]string {
 	files := pass.PackageFiles(path.Dir(g.Path))
 	mapFields := map[string]map[string]bool{} // type -> map fields
 	for _, f := range files {
@@ -41,7 +59,7 @@ func nilMapFields(pass *axes.Pass, g *axes.GoFile) {
 		})
 	}
 	if len(mapFields) == 0 {
-		return
+		return nil
 	}
 	// leftNil[type][field] names a non-test constructor that builds the type
 	// with a keyed literal lacking the field and never sets it afterwards.
@@ -88,7 +106,7 @@ func nilMapFields(pass *axes.Pass, g *axes.GoFile) {
 		}
 	}
 	if len(leftNil) == 0 {
-		return
+		return nil
 	}
 	// A field some method assigns is initialised by the type itself (an
 	// init or reset method run before the writes): leave it alone.
@@ -105,6 +123,12 @@ func nilMapFields(pass *axes.Pass, g *axes.GoFile) {
 			}
 		}
 	}
+	return leftNil
+}
+
+// reportNilFieldWrites reports the writes of g's methods to the map fields
+// in leftNil.
+func reportNilFieldWrites(pass *axes.Pass, g *axes.GoFile, leftNil map[string]map[string]string) {
 	for _, fd := range funcDecls(g.AST) {
 		typ, recv := axes.RecvTypeName(fd), recvName(fd)
 		if recv == "" || leftNil[typ] == nil {
