@@ -39,7 +39,14 @@ func runPanicInLibrary(ctx context.Context, pass *axes.Pass) error {
 			if fd.Doc != nil && strings.Contains(strings.ToLower(fd.Doc.Text()), "panic") {
 				continue // a documented panic is part of the contract
 			}
-			pc := &panicCheck{pass: pass, g: g, assigns: errAssigns(fd.Body), config: configParams(fd)}
+			config := configParams(fd)
+			for name := range envVars(g, fd.Body) {
+				if config == nil {
+					config = map[string]bool{}
+				}
+				config[name] = true // a missing or bad environment variable is a deployment mistake
+			}
+			pc := &panicCheck{pass: pass, g: g, assigns: errAssigns(fd.Body), config: config}
 			pc.inspect(fd.Body, nil, nil)
 		}
 	}
@@ -256,7 +263,12 @@ func configParams(fd *ast.FuncDecl) map[string]bool {
 		return nil
 	}
 	out := map[string]bool{}
-	for _, f := range fd.Type.Params.List {
+	fields := fd.Type.Params.List
+	if fd.Recv != nil {
+		// A method of the configuration type validating itself.
+		fields = append(fields[:len(fields):len(fields)], fd.Recv.List...)
+	}
+	for _, f := range fields {
 		typeName := ""
 		t := f.Type
 		if st, ok := t.(*ast.StarExpr); ok {
@@ -280,6 +292,31 @@ func configParams(fd *ast.FuncDecl) map[string]bool {
 			}
 		}
 	}
+	return out
+}
+
+// envVars returns the variables of body assigned from os.Getenv or
+// os.LookupEnv.
+func envVars(g *axes.GoFile, body *ast.BlockStmt) map[string]bool {
+	out := map[string]bool{}
+	ast.Inspect(body, func(n ast.Node) bool {
+		as, ok := n.(*ast.AssignStmt)
+		if !ok || len(as.Rhs) != 1 {
+			return true
+		}
+		call, ok := as.Rhs[0].(*ast.CallExpr)
+		if !ok {
+			return true
+		}
+		if p, f := g.PkgFunc(call); p == "os" && (f == "Getenv" || f == "LookupEnv") {
+			for _, l := range as.Lhs {
+				if id, ok := l.(*ast.Ident); ok && id.Name != "_" {
+					out[id.Name] = true
+				}
+			}
+		}
+		return true
+	})
 	return out
 }
 
