@@ -66,7 +66,10 @@ func dedupe(fs []axes.Finding, classes map[string]string) []axes.Finding {
 			continue
 		}
 		for j := i + 1; j < len(fs); j++ {
-			if drop[j] || classes[fs[j].Rule] != ci || fs[j].Path != fs[i].Path || !near(fs[i], fs[j]) {
+			if drop[j] || classes[fs[j].Rule] != ci || fs[j].Path != fs[i].Path || !near(fs[i], fs[j], slackFor(ci)) ||
+				fs[i].Source != axes.SourceAnalyzer && fs[j].Source != axes.SourceAnalyzer {
+				// Two AST findings are two problems: only an analyzer's
+				// repeat of another finding goes.
 				continue
 			}
 			if loser(fs[i], fs[j]) {
@@ -89,9 +92,22 @@ func dedupe(fs []axes.Finding, classes map[string]string) []axes.Finding {
 // be the same problem.
 const slack = 3
 
+// taintSlack is the slack of the classes gosec finds by taint analysis: it
+// reports the sink (the Query call), which can sit well below the line
+// that built the statement, where the AST rule reports.
+const taintSlack = 15
+
+func slackFor(class string) int {
+	switch class {
+	case "sql-injection", "command-injection", "path-traversal":
+		return taintSlack
+	}
+	return slack
+}
+
 // near reports whether two findings' line ranges are at most slack lines
 // apart.
-func near(a, b axes.Finding) bool {
+func near(a, b axes.Finding, slack int) bool {
 	as, ae := a.Span()
 	bs, be := b.Span()
 	return as <= be+slack && bs <= ae+slack

@@ -49,6 +49,14 @@ func TestDedupe(t *testing.T) {
 			ast("correctness/lost-cancel", 5, axes.SeverityError),
 			an("correctness/vet-lostcancel", 40, axes.SeverityError),
 		}, []string{"a.go:40 correctness/vet-lostcancel", "a.go:5 correctness/lost-cancel"}},
+		{"taint sink below the built statement", []axes.Finding{
+			ast("security/sql-injection", 14, axes.SeverityError),
+			an("security/gosec-g701", 22, axes.SeverityError),
+		}, []string{"a.go:14 security/sql-injection"}},
+		{"two AST findings are two problems", []axes.Finding{
+			ast("security/sql-injection", 10, axes.SeverityError),
+			ast("security/sql-injection", 12, axes.SeverityError),
+		}, []string{"a.go:10 security/sql-injection", "a.go:12 security/sql-injection"}},
 		{"other classes kept", []axes.Finding{
 			ast("correctness/lost-cancel", 5, axes.SeverityError),
 			an("correctness/vet-printf", 5, axes.SeverityWarning),
