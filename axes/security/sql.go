@@ -197,12 +197,24 @@ func (s *sqlScan) scan(body ast.Node) {
 			if p, fn := axes.PkgSelector(s.imports, st.Fun); p != "" {
 				// fmt.Fprintf(&b, "... WHERE name = '%s'", v) into a builder
 				if p == "fmt" && fn == "Fprintf" && len(st.Args) > 2 {
-					if t := s.sprintfTaint(st.Args[1:]); t != nil && t.reportable() {
+					t := s.sprintfTaint(st.Args[1:])
+					if t == nil && s.sqlVars[builderName(st.Args[0])] {
+						// A fragment of a statement the builder holds:
+						// "(%d, '%s')" after "INSERT ... VALUES ".
+						t = s.quotedVerbTaint(st.Args[1:])
+					}
+					if t != nil && t.reportable() {
 						t.from, t.to = s.g.Span(st)
 						s.report(t, "")
 					}
 				}
 				return true // a package function such as fmt.Sprintf, not a method
+			}
+			if (name == "WriteString" || name == "Write") && len(st.Args) == 1 {
+				// b.WriteString("INSERT INTO ..."): the builder holds SQL.
+				if text, ok := s.literalText(st.Args[0]); ok && sqlLike.MatchString(text) && startsLikeSQL(text) {
+					s.sqlVars[builderName(st.Fun.(*ast.SelectorExpr).X)] = true
+				}
 			}
 			if !sqlMethods[name] && !condMethods[name] {
 				// SQL text built into a strings.Builder or passed to a helper
@@ -310,6 +322,43 @@ func (s *sqlScan) safeValue(e ast.Expr) bool {
 		return s.allowLookup(t)
 	}
 	return s.helperCall(e)
+}
+
+// builderName returns the name of a builder written to: b for b and &b.
+func builderName(e ast.Expr) string {
+	if u, ok := e.(*ast.UnaryExpr); ok && u.Op == token.AND {
+		e = u.X
+	}
+	return identName(e)
+}
+
+// quotedVerbTaint returns the taint of a format whose verb sits between
+// single quotes with a non-constant argument: a string literal of SQL
+// filled with a value.
+func (s *sqlScan) quotedVerbTaint(args []ast.Expr) *taint {
+	format, ok := s.literalText(args[0])
+	if !ok {
+		return nil
+	}
+	argi := 1
+	for _, v := range verbRE.FindAllStringIndex(format, -1) {
+		verb := format[v[0]:v[1]]
+		if verb == "%%" {
+			continue
+		}
+		if argi >= len(args) {
+			break
+		}
+		arg := args[argi]
+		argi++
+		if verb[len(verb)-1] != 's' && verb[len(verb)-1] != 'v' || s.isConst(arg) {
+			continue
+		}
+		if quotedBefore.MatchString(format[:v[0]]) {
+			return &taint{how: "fmt.Fprintf", operand: exprText(arg), strong: true, quoted: true}
+		}
+	}
+	return nil
 }
 
 // helperCall reports whether e calls one of the package's safe helpers.
