@@ -884,7 +884,7 @@ func runMarshalOrSortInLoop(ctx context.Context, pass *axes.Pass) error {
 				}
 				switch {
 				case msg != "":
-				case isSort && target != nil && appendsTo(loopBody(loop), target.Name):
+				case isSort && target != nil && appendsTo(loopBody(loop), target.Name) && !worklist(loop, target.Name):
 					msg = fmt.Sprintf("%s is re-sorted on every iteration after appending to it, which makes the loop O(n² log n); append everything first and sort once after the loop.", target.Name)
 				case target != nil && !mentionsAnyOf(call.Args, vars) && !hasCall(call.Args):
 					verb := "marshals"
@@ -909,6 +909,14 @@ func runMarshalOrSortInLoop(ctx context.Context, pass *axes.Pass) error {
 		})
 	}
 	return nil
+}
+
+// worklist reports whether loop runs while name has items ("for
+// len(queue) > 0"), popping and pushing them: keeping such a queue sorted is
+// a priority queue done simply, not a sort that belongs after the loop.
+func worklist(loop ast.Stmt, name string) bool {
+	f, ok := loop.(*ast.ForStmt)
+	return ok && f.Cond != nil && mentionsAny(f.Cond, map[string]bool{name: true})
 }
 
 // iterationVars returns the names whose value depends on the iteration of

@@ -73,8 +73,8 @@ func runDebugPrint(ctx context.Context, pass *axes.Pass) error {
 						what = "fmt." + f
 					case p == "fmt" && strings.HasPrefix(f, "Fprint") && len(call.Args) > 0 && isStdStream(imports, call.Args[0]):
 						what = "fmt." + f + " to " + exprName(call.Args[0])
-						if strings.HasSuffix(what, "Stderr") {
-							sev = axes.SeverityInfo // often a deliberate diagnostic
+						if strings.HasSuffix(what, "Stderr") && mentionsErr(call.Args[1:]) {
+							sev = axes.SeverityInfo // reporting an error: often a deliberate diagnostic
 						}
 					case p == "github.com/davecgh/go-spew/spew" || p == "github.com/k0kubun/pp" || p == "github.com/k0kubun/pp/v3":
 						what = p[strings.LastIndex(p, "/")+1:] + "." + f
@@ -142,6 +142,24 @@ func allowed(patterns []string, p string) bool {
 
 // looksLikeDebug reports whether a log call's message reads like debugging
 // output: "debug", "here", "got x =", or %#v / %+v dumps.
+// mentionsErr reports whether es mention an error value: err, fooErr,
+// errFoo or err.Error().
+func mentionsErr(es []ast.Expr) bool {
+	found := false
+	for _, e := range es {
+		ast.Inspect(e, func(n ast.Node) bool {
+			if id, ok := n.(*ast.Ident); ok {
+				l := id.Name
+				if l == "err" || strings.HasPrefix(l, "err") && len(l) > 3 && l[3] >= 'A' && l[3] <= 'Z' || strings.HasSuffix(l, "Err") {
+					found = true
+				}
+			}
+			return !found
+		})
+	}
+	return found
+}
+
 func looksLikeDebug(call *ast.CallExpr) bool {
 	if len(call.Args) == 0 {
 		return false
