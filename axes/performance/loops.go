@@ -381,7 +381,9 @@ func runNPlusOne(ctx context.Context, pass *axes.Pass) error {
 					msg = fmt.Sprintf("%s queries the database and is called once per item of the loop, so the loop makes N+1 round trips; load all the items' data with one query (a JOIN, or WHERE id = ANY($1) / IN (...)) before the loop.", name)
 				case strings.HasPrefix(name, "Exec") || strings.HasPrefix(name, "NamedExec"):
 					msg = fmt.Sprintf("%s.%s runs once per item of the loop, one round trip each; batch the writes (a multi-row INSERT, COPY, or a prepared statement in a transaction).", recv, name)
-					if strings.EqualFold(recv, "tx") || strings.HasSuffix(recv, "Tx") {
+					if (strings.EqualFold(recv, "tx") || strings.HasSuffix(recv, "Tx")) && !bulkInsert(imports, loop, call) {
+						// Row-by-row logic in a transaction (each item also
+						// read, updated or checked) rather than a bulk load.
 						sev = axes.SeverityInfo
 					}
 				default:
@@ -909,6 +911,31 @@ func runMarshalOrSortInLoop(ctx context.Context, pass *axes.Pass) error {
 		})
 	}
 	return nil
+}
+
+// bulkInsert reports whether exec is an INSERT and the only database call
+// in the body of loop: a bulk load written one row at a time.
+func bulkInsert(imports map[string]string, loop ast.Stmt, exec *ast.CallExpr) bool {
+	insert := false
+	for _, a := range exec.Args {
+		if lit, ok := a.(*ast.BasicLit); ok && strings.HasPrefix(strings.ToUpper(strings.TrimSpace(strings.Trim(lit.Value, "`\""))), "INSERT") {
+			insert = true
+		}
+	}
+	if !insert {
+		return false
+	}
+	calls := 0
+	ast.Inspect(loopBody(loop), func(n ast.Node) bool {
+		if c, ok := n.(*ast.CallExpr); ok {
+			name := axes.CalleeName(c)
+			if _, q := isQueryCall(imports, c); q || strings.HasPrefix(name, "Exec") || strings.HasPrefix(name, "Query") {
+				calls++ // also prepared statements, whatever their name
+			}
+		}
+		return true
+	})
+	return calls == 1
 }
 
 // worklist reports whether loop runs while name has items ("for
