@@ -3,6 +3,7 @@ package readability
 import (
 	"context"
 	"go/ast"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -73,8 +74,8 @@ func runDebugPrint(ctx context.Context, pass *axes.Pass) error {
 						what = "fmt." + f
 					case p == "fmt" && strings.HasPrefix(f, "Fprint") && len(call.Args) > 0 && isStdStream(imports, call.Args[0]):
 						what = "fmt." + f + " to " + exprName(call.Args[0])
-						if strings.HasSuffix(what, "Stderr") && mentionsErr(call.Args[1:]) {
-							sev = axes.SeverityInfo // reporting an error: often a deliberate diagnostic
+						if strings.HasSuffix(what, "Stderr") && deliberateDiagnostic(call.Args[1:]) {
+							sev = axes.SeverityInfo // reporting a failure: often a deliberate diagnostic
 						}
 					case p == "github.com/davecgh/go-spew/spew" || p == "github.com/k0kubun/pp" || p == "github.com/k0kubun/pp/v3":
 						what = p[strings.LastIndex(p, "/")+1:] + "." + f
@@ -142,6 +143,31 @@ func allowed(patterns []string, p string) bool {
 
 // looksLikeDebug reports whether a log call's message reads like debugging
 // output: "debug", "here", "got x =", or %#v / %+v dumps.
+// diagnosticWords in a message say that it reports a failure.
+var diagnosticWords = regexp.MustCompile(`(?i)\b(want|wanted|got|error|err|fail|failed|failure|warn|warning|panic|invalid|unexpected|deprecated|usage|cannot|can't)\b`)
+
+// deliberateDiagnostic reports whether the arguments of a print to stderr
+// look like a report of a failure rather than debugging: they mention an
+// error value, the format is not a literal (a tracing helper's), or its
+// words say what went wrong; unless they carry a debugging marker.
+func deliberateDiagnostic(args []ast.Expr) bool {
+	if len(args) == 0 {
+		return false
+	}
+	if looksLikeDebug(&ast.CallExpr{Args: args}) {
+		return false
+	}
+	if mentionsErr(args) {
+		return true
+	}
+	lit, ok := args[0].(*ast.BasicLit)
+	if !ok {
+		return true
+	}
+	text, err := strconv.Unquote(lit.Value)
+	return err != nil || diagnosticWords.MatchString(text)
+}
+
 // mentionsErr reports whether es mention an error value: err, fooErr,
 // errFoo or err.Error().
 func mentionsErr(es []ast.Expr) bool {
@@ -185,9 +211,12 @@ func isVerbosityCheck(cond ast.Expr) bool {
 		if id, ok := n.(*ast.Ident); ok {
 			l := strings.ToLower(id.Name)
 			if strings.Contains(l, "debug") || strings.Contains(l, "verbose") || strings.Contains(l, "trac") ||
-				l == "v" || strings.Contains(l, "print") {
+				l == "v" || strings.Contains(l, "print") || strings.HasPrefix(l, "log") && l != "log" {
 				found = true
 			}
+		}
+		if sel, ok := n.(*ast.SelectorExpr); ok && (sel.Sel.Name == "Getenv" || sel.Sel.Name == "LookupEnv") {
+			found = true // switched on by an environment variable
 		}
 		return !found
 	})
