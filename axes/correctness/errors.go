@@ -581,16 +581,31 @@ func explained(g *axes.GoFile, from, to int) bool {
 		if start >= from && start <= to {
 			return true // a trailing comment on the statement
 		}
-		if end == from-1 && justifies(cg.Text(), ignoreWords) {
-			return true
+		if end >= from-1-discardRunAbove(g, from) && end < from && justifies(cg.Text(), ignoreWords) {
+			return true // just above the statement, or above a run of such discards it belongs to
 		}
 	}
 	return false
 }
 
+// discardRunAbove counts the lines directly above line that also discard a
+// result with "_": one comment may explain a run of them.
+func discardRunAbove(g *axes.GoFile, line int) int {
+	n := 0
+	for l := line - 1; l > 0; l-- {
+		t := g.LineText(l)
+		if !strings.Contains(t, ", _ :=") && !strings.Contains(t, ", _ =") && !strings.HasPrefix(strings.TrimSpace(t), "_ =") {
+			break
+		}
+		n++
+	}
+	return n
+}
+
 // Words with which comments justify ignoring an error.
 var (
-	ignoreWords = []string{"ignor", "best effort", "best-effort", "fatal", "error", "err ", "fail", "skip", "don't care", "safe"}
+	ignoreWords = []string{"ignor", "best effort", "best-effort", "fatal", "error", "err ", "fail", "skip", "don't care", "safe",
+		"default", "malformed", "invalid", "fall back", "fallback", "become 0", "becomes 0", "zero"}
 )
 
 // justifies reports whether comment text contains one of words.

@@ -684,6 +684,9 @@ func documentedSmall(g *axes.GoFile, fd *ast.FuncDecl, loop ast.Stmt) bool {
 	return false
 }
 
+// limiterCtor matches constructors of bounded groups, pools and limiters.
+var limiterCtor = regexp.MustCompile(`^(?i:new|make|with)[A-Za-z]*(Group|Pool|Limiter|Limit|Semaphore|Sem|Throttle|Workers)$`)
+
 // bounded reports whether a function limits its concurrency: errgroup
 // SetLimit, a weighted semaphore, or a channel send used as a semaphore.
 func bounded(body *ast.BlockStmt) bool {
@@ -691,9 +694,15 @@ func bounded(body *ast.BlockStmt) bool {
 	ast.Inspect(body, func(n ast.Node) bool {
 		switch s := n.(type) {
 		case *ast.CallExpr:
-			switch axes.CalleeName(s) {
+			switch name := axes.CalleeName(s); name {
 			case "SetLimit", "Acquire", "TryAcquire", "NewWeighted":
 				found = true
+			default:
+				// newGroup(ctx, parallel), NewPool(workers): the package's
+				// own bounded group, sized by an argument.
+				if limiterCtor.MatchString(name) && len(s.Args) > 0 {
+					found = true
+				}
 			}
 		case *ast.SendStmt:
 			found = true
