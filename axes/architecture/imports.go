@@ -36,7 +36,7 @@ const (
 
 // dataNames name the storage and domain layer, the lowest.
 var dataNames = map[string]bool{
-	"store": true, "stores": true, "storage": true, "repository": true, "repositories": true,
+	"store": true, "stores": true, "storage": true, "repository": true, "repositories": true, "repo": true, "repos": true,
 	"db": true, "database": true, "dao": true, "persistence": true,
 	"model": true, "models": true, "domain": true, "entity": true, "entities": true,
 }

@@ -99,6 +99,34 @@ func fixturePath(p string) bool {
 		strings.HasSuffix(lp, ".txtar") // test archives (golang.org/x/tools/txtar)
 }
 
+// credentialURL matches a URL with a user and password:
+// postgres://user:password@host.
+var credentialURL = regexp.MustCompile(`\b[a-zA-Z][a-zA-Z0-9+.-]{1,15}://([^\s:/@'"]+):([^\s@/'"]+)@([^\s/:'"?,;]+)`)
+
+// weakDevPasswords are the passwords of local development setups.
+var weakDevPasswords = map[string]bool{"password": true, "pass": true, "secret": true, "postgres": true, "root": true,
+	"admin": true, "test": true, "dev": true, "guest": true, "mysql": true, "redis": true, "example": true}
+
+// urlPassword returns the password of a connection URL on line when it
+// looks real: not a placeholder or variable, not a stock development
+// password, and for a host that is not local (localhost, a loopback
+// address, or a one-word service name of a compose network).
+func urlPassword(line string) (string, bool) {
+	for _, m := range credentialURL.FindAllStringSubmatch(line, -1) {
+		user, pw, host := m[1], m[2], strings.ToLower(m[3])
+		if len(pw) < 6 || pw == user || weakDevPasswords[strings.ToLower(pw)] || placeholder.MatchString(pw) ||
+			strings.ContainsAny(pw[:1], "$%{<[") {
+			continue
+		}
+		if host == "localhost" || strings.HasPrefix(host, "127.") || host == "0.0.0.0" || host == "host.docker.internal" ||
+			!strings.Contains(host, ".") {
+			continue
+		}
+		return pw, true
+	}
+	return "", false
+}
+
 type secretHit struct {
 	line   int
 	kind   string
@@ -169,6 +197,10 @@ func runHardcodedSecret(ctx context.Context, pass *axes.Pass) error {
 				continue
 			}
 			if fixture {
+				continue
+			}
+			if pw, ok := urlPassword(line); ok {
+				add(secretHit{line: n, kind: "A password in a connection URL", secret: pw, sev: axes.SeverityError})
 				continue
 			}
 			for _, m := range secretAssign.FindAllStringSubmatch(line, -1) {

@@ -191,6 +191,17 @@ func (s *sqlScan) scan(body ast.Node) {
 			}
 		case *ast.CallExpr:
 			name := axes.CalleeName(st)
+			if id, ok := st.Fun.(*ast.Ident); ok && id.Name == "append" {
+				// conds = append(conds, "status IN ('"+...+"')"): a
+				// quoted fragment collected for a statement built later.
+				for _, a := range st.Args[1:] {
+					if t := s.taintOf(a); t != nil && t.reportable() && t.quoted && !s.done[t] {
+						t.from, t.to = s.g.Span(a)
+						s.report(t, "")
+					}
+				}
+				return true
+			}
 			if _, isSel := st.Fun.(*ast.SelectorExpr); !isSel {
 				return true
 			}
@@ -309,6 +320,13 @@ func (s *sqlScan) safeValue(e ast.Expr) bool {
 	switch t := e.(type) {
 	case *ast.CallExpr:
 		if p, name := axes.PkgSelector(s.imports, t.Fun); p == "strconv" || p == "strings" && (name == "Join" || name == "Repeat") {
+			// strings.Join(ph, ", ") of placeholders is safe; joining
+			// values with "', '" builds a quoted list of them.
+			if name == "Join" && len(t.Args) == 2 {
+				if sep, ok := s.literalText(t.Args[1]); ok && strings.ContainsAny(sep, `'"`) {
+					return false
+				}
+			}
 			return true
 		}
 		name := strings.ToLower(axes.CalleeName(t))
