@@ -36,8 +36,8 @@ func runPanicInLibrary(ctx context.Context, pass *axes.Pass) error {
 			if name == "init" || strings.HasPrefix(name, "Must") || strings.HasPrefix(name, "must") {
 				continue
 			}
-			if fd.Doc != nil && strings.Contains(strings.ToLower(fd.Doc.Text()), "panic") {
-				continue // a documented panic is part of the contract
+			if fd.Doc != nil && strings.Contains(strings.ToLower(fd.Doc.Text()), "panic") && !panicsWithErrors(fd.Body) {
+				continue // a documented panic is part of the contract, unless errors travel by panic
 			}
 			config := configParams(fd)
 			for name := range envVars(g, fd.Body) {
@@ -46,7 +46,7 @@ func runPanicInLibrary(ctx context.Context, pass *axes.Pass) error {
 				}
 				config[name] = true // a missing or bad environment variable is a deployment mistake
 			}
-			pc := &panicCheck{pass: pass, g: g, assigns: errAssigns(fd.Body), config: config}
+			pc := &panicCheck{pass: pass, g: g, assigns: errAssigns(fd.Body), config: config, body: fd.Body}
 			pc.inspect(fd.Body, nil, nil)
 		}
 	}
@@ -59,6 +59,7 @@ type panicCheck struct {
 	g       *axes.GoFile
 	assigns []errAssign
 	config  map[string]bool // configuration parameters of an exported function
+	body    *ast.BlockStmt  // the function's body: comments before it are its doc
 }
 
 // errAssign records that the error variable name was assigned the result of
@@ -125,7 +126,7 @@ func (pc *panicCheck) check(p *ast.CallExpr, conds []ast.Expr, encl *ast.IfStmt)
 	if !mentionsError(p.Args[0]) && !anyMentionsError(conds) && !mentionsAny(conds, pc.config) {
 		return
 	}
-	if invariantComment(g, from) || commentedIf(g, encl) || rePanic(p.Args[0], conds) {
+	if invariantComment(g, from) || commentedIf(g, encl, pc.body.Lbrace) || rePanic(p.Args[0], conds) {
 		return
 	}
 	if call := pc.errSource(p, conds); call != nil && cannotFail(g, call) {
@@ -203,12 +204,15 @@ var justifyRE = regexp.MustCompile(`(?i)panic|never|can't|cannot|impossible|inva
 // commentedIf reports whether the if statement around a panic carries a
 // comment in its body, or ends a comment with justifying words in the
 // three lines above it.
-func commentedIf(g *axes.GoFile, ifs *ast.IfStmt) bool {
+func commentedIf(g *axes.GoFile, ifs *ast.IfStmt, bodyStart token.Pos) bool {
 	if ifs == nil {
 		return false
 	}
 	line := g.Line(ifs.Pos())
 	for _, cg := range g.AST.Comments {
+		if cg.Pos() < bodyStart {
+			continue // the function's doc comment describes it, it does not justify this if
+		}
 		if cg.Pos() > ifs.Body.Lbrace && cg.End() < ifs.Body.Rbrace {
 			return true
 		}
@@ -293,6 +297,36 @@ func configParams(fd *ast.FuncDecl) map[string]bool {
 		}
 	}
 	return out
+}
+
+// panicsWithErrors reports whether body panics with error values
+// (errors.New, fmt.Errorf, a sentinel ErrX): errors sent through panic, a
+// contract callers must recover from, which documenting does not fix.
+func panicsWithErrors(body *ast.BlockStmt) bool {
+	found := false
+	ast.Inspect(body, func(n ast.Node) bool {
+		call, ok := n.(*ast.CallExpr)
+		if !ok || found {
+			return !found
+		}
+		if id, ok := call.Fun.(*ast.Ident); !ok || id.Name != "panic" || len(call.Args) != 1 {
+			return true
+		}
+		switch a := call.Args[0].(type) {
+		case *ast.CallExpr:
+			if sel, ok := a.Fun.(*ast.SelectorExpr); ok {
+				if x, ok := sel.X.(*ast.Ident); ok {
+					found = x.Name == "fmt" && sel.Sel.Name == "Errorf" || x.Name == "errors" && sel.Sel.Name == "New"
+				}
+			}
+		case *ast.Ident:
+			found = strings.HasPrefix(a.Name, "Err")
+		case *ast.SelectorExpr:
+			found = strings.HasPrefix(a.Sel.Name, "Err")
+		}
+		return !found
+	})
+	return found
 }
 
 // envVars returns the variables of body assigned from os.Getenv or
