@@ -4,6 +4,8 @@ import (
 	"context"
 	"go/ast"
 	"go/token"
+	"go/types"
+	"path"
 	"regexp"
 	"strings"
 
@@ -27,14 +29,23 @@ func runPanicInLibrary(ctx context.Context, pass *axes.Pass) error {
 		if g.IsMain() || testSupport(g) {
 			continue
 		}
+		var musts map[string]bool
 		for _, d := range g.AST.Decls {
 			fd, ok := d.(*ast.FuncDecl)
 			if !ok || fd.Body == nil {
 				continue
 			}
 			name := fd.Name.Name
-			if name == "init" || strings.HasPrefix(name, "Must") || strings.HasPrefix(name, "must") {
+			if name == "init" || strings.HasPrefix(name, "Must") {
 				continue
+			}
+			if strings.HasPrefix(name, "must") {
+				if musts == nil {
+					musts = mustOnInput(pass, g)
+				}
+				if !musts[name] {
+					continue // a must helper used on constants
+				}
 			}
 			if fd.Doc != nil && strings.Contains(strings.ToLower(fd.Doc.Text()), "panic") && !panicsWithErrors(fd.Body) {
 				continue // a documented panic is part of the contract, unless errors travel by panic
@@ -297,6 +308,69 @@ func configParams(fd *ast.FuncDecl) map[string]bool {
 		}
 	}
 	return out
+}
+
+// mustOnInput returns the unexported must* helpers of g's package that a
+// function returning an error calls with a non-constant argument: Parse
+// handing a field of its input to mustAtoi turns bad input into a panic
+// although Parse could have returned the error.
+func mustOnInput(pass *axes.Pass, g *axes.GoFile) map[string]bool {
+	out := map[string]bool{}
+	// Helpers that take text (string or []byte): they parse, so their
+	// failure is bad input rather than misuse such as a missing context value.
+	parses := map[string]bool{}
+	for _, f := range pass.PackageFiles(path.Dir(g.Path)) {
+		if f.AST.Name.Name != g.AST.Name.Name {
+			continue
+		}
+		for _, d := range f.AST.Decls {
+			if fd, ok := d.(*ast.FuncDecl); ok && fd.Recv == nil && strings.HasPrefix(fd.Name.Name, "must") {
+				for _, p := range fd.Type.Params.List {
+					if t := types.ExprString(p.Type); t == "string" || t == "[]byte" {
+						parses[fd.Name.Name] = true
+					}
+				}
+			}
+		}
+	}
+	for _, f := range pass.PackageFiles(path.Dir(g.Path)) {
+		if f.IsTest || f.AST.Name.Name != g.AST.Name.Name {
+			continue
+		}
+		consts := pass.PackageConsts(f)
+		for _, d := range f.AST.Decls {
+			fd, ok := d.(*ast.FuncDecl)
+			if !ok || fd.Body == nil || !returnsError(fd.Type) {
+				continue
+			}
+			ast.Inspect(fd.Body, func(n ast.Node) bool {
+				call, ok := n.(*ast.CallExpr)
+				if !ok {
+					return true
+				}
+				id, ok := call.Fun.(*ast.Ident)
+				if !ok || !parses[id.Name] {
+					return true
+				}
+				for _, a := range call.Args {
+					if !axes.IsConstExpr(a, consts) {
+						out[id.Name] = true
+					}
+				}
+				return true
+			})
+		}
+	}
+	return out
+}
+
+// returnsError reports whether ft's last result is error.
+func returnsError(ft *ast.FuncType) bool {
+	if ft.Results == nil || len(ft.Results.List) == 0 {
+		return false
+	}
+	id, ok := ft.Results.List[len(ft.Results.List)-1].Type.(*ast.Ident)
+	return ok && id.Name == "error"
 }
 
 // panicsWithErrors reports whether body panics with error values
