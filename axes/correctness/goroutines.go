@@ -180,8 +180,12 @@ func joinedAfter(scope ast.Node, start ast.Node, gi goInfo, chans map[string]boo
 					joined = true
 				}
 			case *ast.SelectorExpr:
+				// wg.Wait() waits for this goroutine only if it marks wg
+				// done or hands wg on; another goroutine's group does not.
 				if f.Sel.Name == "Wait" {
-					joined = true
+					if x := rootIdent(f.X); x == "" || gi.refs[x] || gi.signals[x] {
+						joined = true
+					}
 				}
 			}
 		case *ast.SelectorExpr:
