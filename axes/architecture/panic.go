@@ -57,7 +57,8 @@ func runPanicInLibrary(ctx context.Context, pass *axes.Pass) error {
 				}
 				config[name] = true // a missing or bad environment variable is a deployment mistake
 			}
-			pc := &panicCheck{pass: pass, g: g, assigns: errAssigns(fd.Body), config: config, body: fd.Body}
+			pc := &panicCheck{pass: pass, g: g, assigns: errAssigns(fd.Body), config: config, body: fd.Body,
+				errResult: returnsError(fd.Type)}
 			pc.inspect(fd.Body, nil, nil)
 		}
 	}
@@ -71,6 +72,9 @@ type panicCheck struct {
 	assigns []errAssign
 	config  map[string]bool // configuration parameters of an exported function
 	body    *ast.BlockStmt  // the function's body: comments before it are its doc
+	// errResult: the function returns an error, so a panic on bad data
+	// there bypasses the channel it already has.
+	errResult bool
 }
 
 // errAssign records that the error variable name was assigned the result of
@@ -134,7 +138,8 @@ func (pc *panicCheck) check(p *ast.CallExpr, conds []ast.Expr, encl *ast.IfStmt)
 	if !pc.pass.AddedIn(g.Path, from, to) {
 		return
 	}
-	if !mentionsError(p.Args[0]) && !anyMentionsError(conds) && !mentionsAny(conds, pc.config) {
+	if !mentionsError(p.Args[0]) && !anyMentionsError(conds) && !mentionsAny(conds, pc.config) &&
+		!(pc.errResult && len(conds) > 0 && !invariantMessage(p.Args[0]) && validationMessage(p.Args[0])) {
 		return
 	}
 	if invariantComment(g, from) || commentedIf(g, encl, pc.body.Lbrace) || rePanic(p.Args[0], conds) {
@@ -252,15 +257,47 @@ func invariantComment(g *axes.GoFile, line int) bool {
 	return false
 }
 
+// validationWords in a panic's message say that it rejects bad input.
+var validationWords = regexp.MustCompile(`(?i)\b(unsupported|unknown|invalid|malformed|not a number|cannot parse|can.t parse)\b`)
+
+// validationMessage reports whether a panic's message rejects bad input
+// ("unsupported currency %q") rather than stating a broken invariant.
+func validationMessage(arg ast.Expr) bool {
+	found := false
+	ast.Inspect(arg, func(n ast.Node) bool {
+		if lit, ok := n.(*ast.BasicLit); ok && validationWords.MatchString(lit.Value) {
+			found = true
+		}
+		return !found
+	})
+	return found
+}
+
+// invariantMessage reports whether a panic's message says it cannot happen
+// ("unreachable", "impossible", "bug").
+func invariantMessage(arg ast.Expr) bool {
+	found := false
+	ast.Inspect(arg, func(n ast.Node) bool {
+		if lit, ok := n.(*ast.BasicLit); ok && invariantRE.MatchString(lit.Value) {
+			found = true
+		}
+		return !found
+	})
+	return found
+}
+
 // rePanic reports whether the panic re-raises a recovered value.
 func rePanic(arg ast.Expr, conds []ast.Expr) bool {
+	if id, ok := arg.(*ast.Ident); ok && (id.Name == "rec" || id.Name == "r" || id.Name == "recovered") {
+		return true // panic(rec): re-raising what recover returned
+	}
 	found := false
 	for _, c := range append([]ast.Expr{arg}, conds...) {
 		ast.Inspect(c, func(n ast.Node) bool {
 			if call, ok := n.(*ast.CallExpr); ok && axes.CalleeName(call) == "recover" {
 				found = true
 			}
-			if id, ok := n.(*ast.Ident); ok && (id.Name == "recovered" || id.Name == "rec" || strings.Contains(strings.ToLower(id.Name), "panic")) {
+			if id, ok := n.(*ast.Ident); ok && (id.Name == "recovered" || strings.Contains(strings.ToLower(id.Name), "panic")) {
 				found = true
 			}
 			return !found

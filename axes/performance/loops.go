@@ -142,6 +142,9 @@ func dataLoop(loop ast.Stmt) bool {
 	case *ast.RangeStmt:
 		return true
 	case *ast.ForStmt:
+		if as, ok := l.Post.(*ast.AssignStmt); ok && as.Tok == token.ADD_ASSIGN {
+			return false // for i := 0; i < n; i += chunk: one step per batch, not per item
+		}
 		if call, ok := l.Cond.(*ast.CallExpr); ok && axes.CalleeName(call) == "Next" {
 			return true
 		}
