@@ -3,7 +3,9 @@ package correctness
 import (
 	"context"
 	"go/ast"
+	"go/token"
 	"path"
+	"strconv"
 
 	"github.com/fiveaxis/fiveaxis/axes"
 )
@@ -71,9 +73,14 @@ func runHTTPBodyNotClosed(ctx context.Context, pass *axes.Pass) error {
 				}
 				if closedOrHandedOff(fd.Body, r.as, name, imports) {
 					if ret := returnBeforeClose(fd.Body, r.as, name, imports); ret != nil {
-						pass.Report(axes.Finding{Path: g.Path, Line: g.Line(r.as.Pos()), EndLine: g.Line(ret.End() - 1), Severity: sev,
-							Message: "This path returns before " + name + ".Body is closed, so every call that takes it " +
-								"leaks a connection; put defer " + name + ".Body.Close() right after the error check."})
+						msg := "This path returns before " + name + ".Body is closed, so every call that takes it " +
+							"leaks a connection; put defer " + name + ".Body.Close() right after the error check."
+						if _, ok := ret.(*ast.BranchStmt); ok {
+							msg = "The " + ret.(*ast.BranchStmt).Tok.String() + " at line " + strconv.Itoa(g.Line(ret.Pos())) +
+								" drops this iteration's " + name + " without closing its body, so every retry or skipped " +
+								"item leaks a connection; close (and drain) " + name + ".Body before moving on."
+						}
+						pass.Report(axes.Finding{Path: g.Path, Line: g.Line(r.as.Pos()), EndLine: g.Line(ret.End() - 1), Severity: sev, Message: msg})
 					}
 					continue
 				}
@@ -325,43 +332,22 @@ func acquiredIn(body *ast.BlockStmt, call *ast.CallExpr) bool {
 	return found
 }
 
-// returnBeforeClose returns a return statement that runs after def (and
-// after its error check) but before any statement that closes or hands
-// off name, in def's own statement list; nil if there is none.
-func returnBeforeClose(body *ast.BlockStmt, def *ast.AssignStmt, name string, imports map[string]string) *ast.ReturnStmt {
-	var list []ast.Stmt
-	ast.Inspect(body, func(n ast.Node) bool {
-		var l []ast.Stmt
-		switch n := n.(type) {
-		case *ast.BlockStmt:
-			l = n.List
-		case *ast.CaseClause:
-			l = n.Body
-		case *ast.CommClause:
-			l = n.Body
-		}
-		for _, st := range l {
-			if st == def {
-				list = l
-			}
-		}
-		return list == nil
-	})
-	start := -1
-	for i, st := range list {
-		if st == def {
-			start = i + 1
-		}
-	}
-	if start < 0 {
+// returnBeforeClose returns the first statement after def, in def's own
+// statement list, that leaves before the response name is closed or handed
+// off: a return, or, when def sits in a loop, a continue or break that
+// drops this iteration's response. It returns nil if there is none.
+func returnBeforeClose(body *ast.BlockStmt, def *ast.AssignStmt, name string, imports map[string]string) ast.Stmt {
+	list, i, inLoop := enclosingList(body, def)
+	if list == nil {
 		return nil
 	}
+	start := i + 1
 	if start < len(list) {
 		if ifs, ok := list[start].(*ast.IfStmt); ok && errNotNil(ifs.Cond) != "" {
 			start++ // the error check: the response is nil there
 		}
 	}
-	return leakyReturn(list[start:], func(n ast.Node) bool { return closedOrHandedOff(n, nil, name, imports) })
+	return leakyExit(list[start:], func(n ast.Node) bool { return closedOrHandedOff(n, nil, name, imports) }, inLoop)
 }
 
 // isTerminating reports whether st leaves the function: a return or a
@@ -378,9 +364,21 @@ func isTerminating(st ast.Stmt) bool {
 // hands it off). Branches are followed one by one, so a switch that closes
 // a body in one case and returns without closing it in another is caught.
 func leakyReturn(stmts []ast.Stmt, closes func(ast.Node) bool) *ast.ReturnStmt {
+	r, _ := leakyExit(stmts, closes, false).(*ast.ReturnStmt)
+	return r
+}
+
+// leakyExit is leakyReturn that, with loop set, also counts an unlabeled
+// continue or break as leaving: the iteration's resource is dropped.
+func leakyExit(stmts []ast.Stmt, closes func(ast.Node) bool, loop bool) ast.Stmt {
 	for _, st := range stmts {
 		var branches [][]ast.Stmt
 		switch s := st.(type) {
+		case *ast.BranchStmt:
+			if loop && s.Label == nil && (s.Tok == token.CONTINUE || s.Tok == token.BREAK) {
+				return s
+			}
+			continue
 		case *ast.ReturnStmt:
 			if closes(s) {
 				return nil
@@ -429,7 +427,7 @@ func leakyReturn(stmts []ast.Stmt, closes func(ast.Node) bool) *ast.ReturnStmt {
 		}
 		settled := false
 		for _, b := range branches {
-			if r := leakyReturn(b, closes); r != nil {
+			if r := leakyExit(b, closes, loop); r != nil {
 				return r
 			}
 			if len(b) > 0 && !isTerminating(b[len(b)-1]) && closes(&ast.BlockStmt{List: b}) {
