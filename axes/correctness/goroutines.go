@@ -218,6 +218,10 @@ func isHandleName(name string) bool {
 // for.
 type starter struct {
 	returns bool // whether it returns a value the caller could stop it with
+	// path and from..to locate its go statement when it is a test helper
+	// (in a _test.go file), where the finding belongs on the goroutine.
+	path     string
+	from, to int
 }
 
 // unjoinedStarters finds the package-level functions in dir that start a
@@ -231,23 +235,28 @@ func unjoinedStarters(pass *axes.Pass, dir string) map[string]starter {
 				continue
 			}
 			chans := chanVars(fd)
-			starts := false
+			var start *ast.GoStmt
 			inspectShallow(fd.Body, func(n ast.Node) bool {
 				gs, ok := n.(*ast.GoStmt)
-				if !ok || starts {
-					return !starts
+				if !ok || start != nil {
+					return start == nil
 				}
 				if !joinedAfter(fd.Body, gs, newGoInfo(gs), chans) {
-					starts = true
+					start = gs
 				}
 				return false
 			})
-			if starts {
+			if start != nil {
 				key := fd.Name.Name
 				if fd.Recv != nil {
 					key = "." + key // a method: s.Start() starting go s.loop()
 				}
-				out[key] = starter{returns: resultCount(fd.Type) > 0}
+				st := starter{returns: resultCount(fd.Type) > 0}
+				if g.IsTest {
+					st.path = g.Path
+					st.from, st.to = g.Span(start)
+				}
+				out[key] = st
 			}
 		}
 	}
@@ -256,6 +265,7 @@ func unjoinedStarters(pass *axes.Pass, dir string) map[string]starter {
 
 func runTestGoroutineNotJoined(ctx context.Context, pass *axes.Pass) error {
 	starters := map[string]map[string]starter{}
+	reportedGo := map[starter]bool{}
 	for _, g := range pass.ChangedGoFiles(true) {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -310,7 +320,8 @@ func runTestGoroutineNotJoined(ctx context.Context, pass *axes.Pass) error {
 					if starters[dir] == nil {
 						starters[dir] = unjoinedStarters(pass, dir)
 					}
-					if _, ok := starters[dir][key]; !ok {
+					st, ok := starters[dir][key]
+					if !ok {
 						return true
 					}
 					gi := goInfo{refs: map[string]bool{}, signals: map[string]bool{}}
@@ -327,11 +338,22 @@ func runTestGoroutineNotJoined(ctx context.Context, pass *axes.Pass) error {
 						}
 					}
 					if !joinedAfter(fd.Body, n, gi, chans) {
-						a, b := g.Span(n)
-						pass.Report(axes.Finding{Path: g.Path, Line: a, EndLine: b, Severity: axes.SeverityWarning,
+						f := axes.Finding{Path: g.Path, Severity: axes.SeverityWarning,
 							Message: name + " starts a goroutine that nothing waits for, so it can outlive " +
 								fd.Name.Name + " and interfere with later tests; give it a way to stop and wait " +
-								"for it (for example with t.Cleanup)."})
+								"for it (for example with t.Cleanup)."}
+						f.Line, f.EndLine = g.Span(n)
+						if st.path != "" && pass.AddedIn(st.path, st.from, st.to) && !reportedGo[st] {
+							// A test helper: point at its goroutine, once.
+							reportedGo[st] = true
+							f.Path, f.Line, f.EndLine = st.path, st.from, st.to
+							f.Message = "This goroutine, started by the test helper " + name + ", is never waited for, so it " +
+								"outlives " + fd.Name.Name + " and interferes with later tests; have the helper wait for it in " +
+								"t.Cleanup (a WaitGroup or done channel)."
+						} else if st.path != "" && reportedGo[st] {
+							return true
+						}
+						pass.Report(f)
 					}
 				}
 				return true
