@@ -341,3 +341,13 @@ func LocalNames(ft *ast.FuncType, body *ast.BlockStmt) map[string]bool {
 	})
 	return m
 }
+
+// ReturnsError reports whether a function type's last result is the
+// predeclared error type.
+func ReturnsError(ft *ast.FuncType) bool {
+	if ft.Results == nil || len(ft.Results.List) == 0 {
+		return false
+	}
+	id, ok := ft.Results.List[len(ft.Results.List)-1].Type.(*ast.Ident)
+	return ok && id.Name == "error"
+}

@@ -58,7 +58,7 @@ func runPanicInLibrary(ctx context.Context, pass *axes.Pass) error {
 				config[name] = true // a missing or bad environment variable is a deployment mistake
 			}
 			pc := &panicCheck{pass: pass, g: g, assigns: errAssigns(fd.Body), config: config, body: fd.Body,
-				errResult: returnsError(fd.Type)}
+				errResult: axes.ReturnsError(fd.Type)}
 			pc.inspect(fd.Body, nil, nil)
 		}
 	}
@@ -377,7 +377,7 @@ func mustOnInput(pass *axes.Pass, g *axes.GoFile) map[string]bool {
 		consts := pass.PackageConsts(f)
 		for _, d := range f.AST.Decls {
 			fd, ok := d.(*ast.FuncDecl)
-			if !ok || fd.Body == nil || !returnsError(fd.Type) {
+			if !ok || fd.Body == nil || !axes.ReturnsError(fd.Type) {
 				continue
 			}
 			ast.Inspect(fd.Body, func(n ast.Node) bool {
@@ -399,15 +399,6 @@ func mustOnInput(pass *axes.Pass, g *axes.GoFile) map[string]bool {
 		}
 	}
 	return out
-}
-
-// returnsError reports whether ft's last result is error.
-func returnsError(ft *ast.FuncType) bool {
-	if ft.Results == nil || len(ft.Results.List) == 0 {
-		return false
-	}
-	id, ok := ft.Results.List[len(ft.Results.List)-1].Type.(*ast.Ident)
-	return ok && id.Name == "error"
 }
 
 // panicsWithErrors reports whether body panics with error values

@@ -168,17 +168,6 @@ func isErrName(name string) bool {
 
 func isLower(b byte) bool { return b >= 'a' && b <= 'z' }
 
-// lastResultIsError reports whether the function type's last result is
-// the predeclared error type.
-func lastResultIsError(ft *ast.FuncType) bool {
-	if ft.Results == nil || len(ft.Results.List) == 0 {
-		return false
-	}
-	last := ft.Results.List[len(ft.Results.List)-1]
-	id, ok := last.Type.(*ast.Ident)
-	return ok && id.Name == "error"
-}
-
 // resultCount returns the number of results the function type declares.
 func resultCount(ft *ast.FuncType) int {
 	if ft.Results == nil {

@@ -70,7 +70,7 @@ func pkgErrFuncs(pass *axes.Pass, dir string) map[string]bool {
 	for _, g := range pass.PackageFiles(dir) {
 		for _, d := range g.AST.Decls {
 			fd, ok := d.(*ast.FuncDecl)
-			if !ok || !lastResultIsError(fd.Type) {
+			if !ok || !axes.ReturnsError(fd.Type) {
 				continue
 			}
 			if fd.Recv == nil {
@@ -358,7 +358,7 @@ func errNotNil(cond ast.Expr) string {
 func runNilErrorAfterCheck(ctx context.Context, pass *axes.Pass) error {
 	for _, g := range pass.ChangedGoFiles(true) {
 		for _, fn := range allFuncs(g.AST) {
-			if !lastResultIsError(fn.Type) {
+			if !axes.ReturnsError(fn.Type) {
 				continue
 			}
 			nres := resultCount(fn.Type)

@@ -51,7 +51,7 @@ func runGoroutineErrorDropped(ctx context.Context, pass *axes.Pass) error {
 				f := axes.Finding{Path: g.Path, Line: line, EndLine: g.Line(gs.End() - 1),
 					Message: "go discards the error that " + name + " returns, so its failures are never seen; " +
 						"call it in a function literal that handles the error, or run it in an errgroup and return Wait's error."}
-				if lastResultIsError(fd.Type) && !joins {
+				if axes.ReturnsError(fd.Type) && !joins {
 					f.Severity = axes.SeverityError
 					f.Message = "go discards the error that " + name + " returns and nothing waits for the goroutine, so " +
 						fd.Name.Name + " reports success before the work has run and its failures are lost; run the calls " +
@@ -95,7 +95,7 @@ func packageErrorSigs(pass *axes.Pass, g *axes.GoFile) errorSigs {
 	sigs := errorSigs{}
 	seen := map[string]bool{}
 	add := func(key string, ft *ast.FuncType) {
-		e := lastResultIsError(ft)
+		e := axes.ReturnsError(ft)
 		if seen[key] {
 			sigs[key] = sigs[key] && e
 			return

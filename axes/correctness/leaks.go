@@ -50,18 +50,6 @@ func rowsVars(fd *ast.FuncDecl) []*ast.AssignStmt {
 	return out
 }
 
-// deferredMethod reports whether scope defers name.method().
-func deferredMethod(scope ast.Node, name, method string) bool {
-	found := false
-	ast.Inspect(scope, func(n ast.Node) bool {
-		if d, ok := n.(*ast.DeferStmt); ok && methodName(d.Call) == method && receiverText(d.Call) == name {
-			found = true
-		}
-		return !found
-	})
-	return found
-}
-
 // returnInRowLoop returns a return statement inside a "for name.Next()"
 // loop of scope that is reached before name is closed or handed off.
 func returnInRowLoop(scope ast.Node, name string) *ast.ReturnStmt {
@@ -171,7 +159,7 @@ func runSQLRowsNotClosed(ctx context.Context, pass *axes.Pass) error {
 				if callsMethod(fd.Body, name, "Close") {
 					// Closed by hand: every return from inside the row loop
 					// must close first.
-					if deferredMethod(fd.Body, name, "Close") {
+					if deferredCall(fd.Body, name+".Close") {
 						continue
 					}
 					if ret := returnInRowLoop(fd.Body, name); ret != nil {

@@ -2,7 +2,6 @@ package correctness
 
 import (
 	"go/ast"
-	"go/token"
 	"strings"
 
 	"github.com/fiveaxis/fiveaxis/axes"
@@ -40,7 +39,7 @@ func deferCloseAfterCheck(g *axes.GoFile, fd *ast.FuncDecl, as *ast.AssignStmt, 
 		return deferCloseFix{}, false
 	}
 	check, ok := list[i+1].(*ast.IfStmt)
-	if !ok || check.Init != nil || check.Else != nil || !isNotNil(check.Cond, errID.Name) || !terminates(check.Body) {
+	if !ok || check.Init != nil || check.Else != nil || errNotNil(check.Cond) != errID.Name || !terminates(check.Body) {
 		return deferCloseFix{}, false
 	}
 	first, last := g.Line(as.Pos()), g.Line(check.End()-1)
@@ -102,17 +101,6 @@ func enclosingList(body *ast.BlockStmt, target ast.Stmt) (list []ast.Stmt, index
 	}
 	walk(body, false)
 	return list, index, inLoop
-}
-
-// isNotNil reports whether cond is "name != nil".
-func isNotNil(cond ast.Expr, name string) bool {
-	be, ok := unparen(cond).(*ast.BinaryExpr)
-	if !ok || be.Op != token.NEQ {
-		return false
-	}
-	x, ok1 := unparen(be.X).(*ast.Ident)
-	y, ok2 := unparen(be.Y).(*ast.Ident)
-	return ok1 && ok2 && x.Name == name && y.Name == "nil"
 }
 
 // terminates reports whether a block ends in a return, panic, or a branch
